@@ -1,0 +1,255 @@
+"""One settings model for the whole node, read from YAML (``--config``) with ``AVATAR_*`` overrides.
+
+Precedence (highest first): explicit keyword arguments, environment variables
+(``AVATAR_`` + upper-case path joined by ``__``, e.g. ``AVATAR_MQTT__PORT=1884``), the YAML file,
+the defaults below. ``config/default.yaml`` documents every option; a test keeps it equal to these
+defaults. Each part of the node receives only its own section.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NodeSettings(_Section):
+    id: str | None = None
+    """Node id used in ``{prefix}/{node_id}/status``; defaults to the first channel's name."""
+    channels: list[str] = Field(default_factory=lambda: ["default"])
+    """Channel names this node serves (one avatar display each)."""
+    default_voice: str = "default"
+    """Voice used when a request names none."""
+    default_avatar: str = "default"
+    """Avatar used when a request names none."""
+    max_text_chars: int = Field(10000, ge=1)
+    """Longest accepted text, in characters after trimming."""
+    max_payload_bytes: int = Field(65536, ge=256)
+    """Largest accepted inbound MQTT payload, in bytes."""
+    queue_depth: int = Field(32, ge=1)
+    """Requests waiting per channel before ``queue_full``."""
+    stream_idle_timeout_s: float = Field(10.0, gt=0)
+    """A ``say/stream`` id with no delta for this many seconds is flushed and finished."""
+    sentence_max_chars: int = Field(160, ge=20)
+    """Sentences longer than this are cut at clause boundaries, in characters."""
+    first_chunk_max_chars: int = Field(80, ge=10)
+    """The first chunk of an utterance is cut shorter (clause boundary) for a fast first sound."""
+    sample_format: Literal["pcm_s16le", "f32le"] = "pcm_s16le"
+    """Sample format of the WAV in ``AudioChunk.wav``."""
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """``auto``: console on a terminal, JSON otherwise."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("channels")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one channel is needed")
+        for name in v:
+            if not NAME_RE.match(name):
+                raise ValueError(f"channel name {name!r} must be 1-64 of [A-Za-z0-9_-]")
+        if len(set(v)) != len(v):
+            raise ValueError("channel names must be unique")
+        return v
+
+    @property
+    def node_id(self) -> str:
+        return self.id or self.channels[0]
+
+
+class TlsSettings(_Section):
+    enabled: bool = False
+    ca_certs: str | None = None
+    """CA bundle (PEM) that signed the broker's certificate; system CAs when unset."""
+    certfile: str | None = None
+    """Client certificate (PEM) for mutual TLS."""
+    keyfile: str | None = None
+    insecure: bool = False
+    """Skip host-name verification (testing only)."""
+
+
+class MqttSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=0, le=65535)
+    """Broker port; 0 means: start an embedded broker (demo only)."""
+    transport: Literal["tcp", "websockets"] = "tcp"
+    topic_prefix: str = "avatar"
+    username: str | None = None
+    password: str | None = None
+    tls: TlsSettings = Field(default_factory=TlsSettings)
+    protocol: Literal[5, 311] = 5
+    """MQTT protocol: 5, or 311 for 3.1.1. With 5 the node falls back to 3.1.1 if the broker refuses."""
+    client_id: str | None = None
+    """Fixed client id (persistent session); default ``avatar-node-{node_id}``."""
+    keepalive_s: int = Field(30, ge=5)
+    session_expiry_s: int = Field(3600, ge=0)
+    """MQTT 5 session expiry: QoS 1 requests sent while the node is away are kept this long."""
+    reconnect_min_s: float = Field(0.5, gt=0)
+    reconnect_max_s: float = Field(30.0, gt=0)
+    max_outgoing: int = Field(2000, ge=10)
+    """Bound of paho's outgoing queue, in messages."""
+    shared_group: str | None = None
+    """Subscribe to inbound topics through ``$share/{group}/...`` (MQTT 5 scale-out)."""
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v or any(c in v for c in "#+") or v.startswith("/") or v.endswith("/"):
+            raise ValueError("topic_prefix must be a non-empty topic without wildcards or edge '/'")
+        return v
+
+
+class VoiceSettings(_Section):
+    model: str | None = None
+    """A Piper ``.onnx`` (with ``.onnx.json`` beside it) or a VITS ``G_*.pth``; none: bundled voice."""
+    config: str | None = None
+    """The VITS ``config.json`` (for ``G_*.pth`` checkpoints)."""
+    speaker: str | int | None = None
+    """Default speaker (name or id) of a multi-speaker voice."""
+    language: str | None = None
+    """Default language mark (``zh``, ``ja``, ``en``, ``ko``, ``mix``) for VITS-fast-fine-tuning."""
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    noise_scale: float | None = Field(None, ge=0, le=2)
+    noise_scale_w: float | None = Field(None, ge=0, le=2)
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+
+
+class AvatarSettings(_Section):
+    source: str | None = None
+    """Image or short looping video; none: the bundled portrait."""
+    fps: float = Field(25.0, gt=0, le=60)
+    face_box: tuple[int, int, int, int] | None = None
+    """Face box ``[x1, y1, x2, y2]`` in pixels; skips face detection."""
+    pads: tuple[int, int, int, int] = (0, 10, 0, 0)
+    """Padding around the detected face ``[top, bottom, left, right]`` in pixels."""
+    size: int | None = Field(None, ge=64, le=2048)
+    """Resize the avatar so its longer side has this many pixels."""
+    jpeg_quality: int = Field(80, ge=10, le=100)
+
+
+class LipsyncSettings(_Section):
+    engine: Literal["auto", "wav2lip", "energy", "none"] = "auto"
+    """``auto``: Wav2Lip when a checkpoint is configured, else the ``energy`` fallback."""
+    checkpoint: str | None = None
+    """Wav2Lip ``wav2lip.pth`` / ``wav2lip_gan.pth``."""
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    batch_size: int = Field(16, ge=1, le=256)
+    cache_dir: str | None = None
+    """Where enrolled avatar faces are cached; default ``~/.cache/avatar-node``."""
+
+
+class WebSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    ws_url: str | None = None
+    """Broker WebSocket URL the page connects to; default ``ws://{mqtt.host}:9001``."""
+
+
+class HermesSettings(_Section):
+    enabled: bool = False
+    site_id: str = "default"
+    channel: str = "default"
+
+
+class HomeAssistantSettings(_Section):
+    enabled: bool = False
+    discovery_prefix: str = "homeassistant"
+
+
+class Settings(BaseSettings):
+    """The node's whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AVATAR_", env_nested_delimiter="__", extra="forbid", yaml_file=None
+    )
+
+    node: NodeSettings = Field(default_factory=NodeSettings)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    voices: dict[str, VoiceSettings] = Field(default_factory=lambda: {"default": VoiceSettings()})
+    avatars: dict[str, AvatarSettings] = Field(default_factory=lambda: {"default": AvatarSettings()})
+    lipsync: LipsyncSettings = Field(default_factory=LipsyncSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    hermes: HermesSettings = Field(default_factory=HermesSettings)
+    homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = os.environ.get("AVATAR_CONFIG_FILE")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        for kind, names in (("voices", self.voices), ("avatars", self.avatars)):
+            for name in names:
+                if not NAME_RE.match(name):
+                    raise ValueError(f"{kind} name {name!r} must be 1-64 of [A-Za-z0-9_-]")
+        if self.node.default_voice not in self.voices:
+            raise ValueError(f"node.default_voice {self.node.default_voice!r} is not in voices")
+        if self.node.default_avatar not in self.avatars:
+            raise ValueError(f"node.default_avatar {self.node.default_avatar!r} is not in avatars")
+        if self.hermes.enabled and self.hermes.channel not in self.node.channels:
+            raise ValueError(f"hermes.channel {self.hermes.channel!r} is not in node.channels")
+        return self
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from a YAML file, the environment and overrides.
+
+    Raises :class:`ConfigError` with a message naming each invalid option.
+    """
+    path = config_file or os.environ.get("AVATAR_CONFIG_FILE")
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(f"config file not found: {path}")
+    old = os.environ.get("AVATAR_CONFIG_FILE")
+    try:
+        if path is not None:
+            os.environ["AVATAR_CONFIG_FILE"] = str(path)
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, "invalid configuration")) from exc
+    except (OSError, ValueError) as exc:  # YAML syntax errors surface as ValueError subclasses
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    finally:
+        if old is None:
+            os.environ.pop("AVATAR_CONFIG_FILE", None)
+        else:
+            os.environ["AVATAR_CONFIG_FILE"] = old
+
+
+def describe_validation_error(exc: ValidationError, title: str) -> str:
+    """One line per problem, each naming the option (dotted path) and what is wrong."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"{loc}: {err['msg']}")
+    return f"{title}: " + "; ".join(lines)
