@@ -1,0 +1,153 @@
+// The two halves of playback on the AudioContext clock (see player.js for the model):
+// scheduleAudio() starts audio chunks when they are decoded and enough frames are buffered,
+// drawDue() draws the newest frame whose due time has come.
+
+const START_MARGIN_S = 0.06; // scheduling slack ahead of ctx.currentTime
+const DRAW_LOOKAHEAD_S = 0.008; // ~half a 60 Hz refresh: a frame shows at the next vsync
+const LATE_DROP_FRAMES = 2; // a frame later than this many frame intervals is not drawn
+const DECODE_AHEAD = 25; // decoded ImageBitmaps kept ahead of the draw position (~1 s)
+const NO_FRAMES_WAIT_MS = 5000; // play audio without video when no frame comes for this long
+const STALL_DROP_MS = 20000; // drop an utterance that gets no data and has nothing left to play
+
+/**
+ * May chunk `c` start now? Only when frames cover `leadMs` past its start (or the whole chunk),
+ * so video is never behind audio. When frames arrive slower than real time the lead grows until
+ * the frames still missing can arrive before they are due.
+ */
+function gateOpen(p, u, c, wall) {
+  if (u.framesFinal || u.ended) return true;
+  const endMs = c.startMs + c.durationMs;
+  const have = u.maxPtsMs + u.frameMs; // frames cover media time up to here
+  if (have >= Math.min(c.startMs + p.leadMs, endMs)) {
+    const rate = u.frameRate(wall);
+    if (rate === null || rate >= 1 || have >= endMs) return true;
+    return have >= endMs - rate * (endMs - c.startMs);
+  }
+  if (wall - Math.max(c.arrivedAt, u.lastFrameAt ?? 0) > NO_FRAMES_WAIT_MS) {
+    p.hooks.stats.audioWithoutFrames++;
+    return true;
+  }
+  return false;
+}
+
+function startChunk(p, u, c) {
+  const ctx = p.ctx;
+  const minStart = ctx.currentTime + START_MARGIN_S;
+  let when = u.started ? u.due(c.startMs) : null;
+  if (when === null || when < minStart) {
+    // First chunk, or the chunk is late: (re)anchor media time here, for this chunk onwards.
+    if (u.started) p.hooks.stats.stalls++;
+    else p.hooks.stats.utterancesStarted++;
+    u.segments.push({ fromMs: c.startMs, t0: minStart - c.startMs / 1000 });
+    when = minStart;
+  }
+  const src = ctx.createBufferSource();
+  src.buffer = c.buffer;
+  src.connect(p.out);
+  src.onended = () => {
+    u.sources.delete(src);
+    src.disconnect();
+  };
+  src.start(when);
+  u.sources.add(src);
+  u.scheduledEndMs = Math.max(u.scheduledEndMs, c.startMs + c.durationMs);
+  u.audioEnd = Math.max(u.audioEnd ?? 0, when + c.buffer.duration);
+  c.buffer = null; // the source node holds it until it has played
+  p.hooks.stats.audioScheduled++;
+}
+
+function retire(p, u, why) {
+  u.release();
+  p.queue = p.queue.filter((x) => x !== u);
+  p.remember(u.id);
+  if (why) p.hooks.error(`utterance ${u.id} dropped: ${why}`);
+  else p.hooks.stats.utterancesDone++;
+  if (p.showing === "frame") p.drawIdle();
+}
+
+export function scheduleAudio(p, now) {
+  const u = p.queue[0];
+  if (!u) return p.setState("idle");
+  const wall = performance.now();
+  for (;;) {
+    const c = u.chunks.get(u.nextChunk);
+    if (!c || (!c.buffer && !c.failed)) break; // not here yet, or still decoding
+    if (c.failed) {
+      // Undecodable audio: its span stays silent but its frames may still be shown.
+      if (u.started) u.scheduledEndMs = Math.max(u.scheduledEndMs, c.startMs + (c.durationMs ?? 0));
+      u.nextChunk++;
+      continue;
+    }
+    if (!gateOpen(p, u, c, wall)) break;
+    startChunk(p, u, c);
+    u.nextChunk++;
+  }
+  if (!u.started) {
+    if (u.audioComplete) return retire(p, u, "nothing playable");
+    if (wall - u.lastDataAt > STALL_DROP_MS) return retire(p, u, "stalled before start");
+    return p.setState("buffering");
+  }
+  if (now >= u.audioEnd + u.frameMs / 1000) {
+    if (u.audioComplete) return retire(p, u, null);
+    if (wall - u.lastDataAt > STALL_DROP_MS) return retire(p, u, "stalled");
+  }
+  p.setState("speaking");
+}
+
+function startDecode(p, u, f) {
+  f.decoding = true;
+  createImageBitmap(f.blob).then(
+    (bmp) => {
+      f.decoding = false;
+      f.blob = null;
+      if (u.frames.includes(f)) f.bitmap = bmp;
+      else bmp.close(); // dropped or cancelled meanwhile
+    },
+    (e) => {
+      f.decoding = false;
+      u.frames = u.frames.filter((x) => x !== f);
+      p.hooks.stats.badFrames++;
+      p.hooks.error(`frame ${u.id}/${f.seq} undecodable: ${e?.message || e}`);
+    },
+  );
+}
+
+export function drawDue(p, now) {
+  const u = p.queue[0];
+  if (!u) {
+    if (p.showing === "frame") p.drawIdle();
+    return;
+  }
+  for (let i = 0; i < Math.min(DECODE_AHEAD, u.frames.length); i++) {
+    const f = u.frames[i];
+    if (!f.bitmap && !f.decoding) startDecode(p, u, f);
+  }
+  if (!u.started) return;
+  // The newest undrawn frame that is due and whose audio is scheduled (never video ahead).
+  const target = now + DRAW_LOOKAHEAD_S;
+  let k = -1;
+  for (let i = 0; i < u.frames.length; i++) {
+    const f = u.frames[i];
+    if (f.ptsMs >= u.scheduledEndMs || u.due(f.ptsMs) > target) break;
+    k = i;
+  }
+  if (k < 0) return;
+  const f = u.frames[k];
+  if (!f.bitmap) return; // still decoding: try again next animation frame
+  const offsetMs = (now - u.due(f.ptsMs)) * 1000;
+  for (let i = 0; i < k; i++) {
+    u.frames[i].bitmap?.close();
+    p.hooks.stats.framesSkipped++;
+  }
+  u.frames.splice(0, k + 1);
+  u.lastDrawnSeq = f.seq;
+  if (offsetMs > LATE_DROP_FRAMES * u.frameMs) {
+    p.hooks.stats.framesLate++; // arrived or decoded too late: hold the previous picture
+  } else {
+    p.g.drawImage(f.bitmap, 0, 0, p.canvas.width, p.canvas.height);
+    p.showing = "frame";
+    p.hooks.frameDrawn(u.id, f.seq, offsetMs);
+  }
+  f.bitmap.close();
+  f.bitmap = null;
+}

@@ -1,0 +1,79 @@
+// MQTT over WebSockets with mqtt.js. mqtt.js's own reconnect timer is fixed-period, so it is off
+// (reconnectPeriod 0) and this module reconnects with exponential back-off plus jitter instead:
+// 0.5 s, 1 s, 2 s … capped at 30 s, reset after a successful connect.
+
+import mqtt from "../vendor/mqtt.esm.js";
+
+const TOPICS = ["avatar", "audio", "frames", "events", "state", "control"];
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30000;
+
+export class Connection {
+  /**
+   * @param {{ws: string, prefix: string, channel: string}} params
+   * @param {{onMessage(kind: string, payload: Uint8Array): void,
+   *          onStatus(state: string, detail?: string): void}} handlers
+   */
+  constructor(params, handlers) {
+    this.base = `${params.prefix}/${params.channel}`;
+    this.url = params.ws;
+    this.handlers = handlers;
+    this.attempt = 0;
+    this.timer = null;
+    this.client = null;
+    this.connected = false;
+  }
+
+  start() {
+    this.client = mqtt.connect(this.url, {
+      clientId: `kiosk-${Math.random().toString(16).slice(2, 10)}`,
+      clean: true,
+      keepalive: 30,
+      connectTimeout: 10000,
+      reconnectPeriod: 0, // own back-off below
+      protocolVersion: 4, // MQTT 3.1.1 works on every broker; the kiosk needs nothing of 5
+    });
+    this.client.on("connect", () => this.#onConnect());
+    this.client.on("close", () => this.#onClose());
+    this.client.on("error", (err) => this.handlers.onStatus("error", String(err?.message || err)));
+    this.client.on("message", (topic, payload) => {
+      const kind = topic.slice(this.base.length + 1);
+      if (topic.startsWith(this.base + "/") && TOPICS.includes(kind)) {
+        this.handlers.onMessage(kind, payload);
+      }
+    });
+    this.handlers.onStatus("connecting");
+  }
+
+  #onConnect() {
+    this.attempt = 0;
+    this.connected = true;
+    const topics = Object.fromEntries(TOPICS.map((t) => [`${this.base}/${t}`, { qos: 1 }]));
+    this.client.subscribe(topics, (err) => {
+      if (err) this.handlers.onStatus("error", `subscribe failed: ${err.message || err}`);
+      else this.handlers.onStatus("connected");
+    });
+  }
+
+  #onClose() {
+    const was = this.connected;
+    this.connected = false;
+    if (this.timer) return;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));
+    this.attempt += 1;
+    this.handlers.onStatus(was ? "disconnected" : "reconnecting", `retry in ${jittered} ms`);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.handlers.onStatus("connecting", `attempt ${this.attempt}`);
+      this.client.reconnect();
+    }, jittered);
+  }
+
+  /** Publishes plain text to {prefix}/{channel}/say (QoS 1). */
+  say(text) {
+    if (!this.client || !this.connected) return false;
+    this.client.publish(`${this.base}/say`, text, { qos: 1 });
+    return true;
+  }
+}

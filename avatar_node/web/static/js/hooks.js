@@ -1,0 +1,56 @@
+// Counters and measurements exposed on window.avatarKiosk for tests, benchmarks and debugging.
+
+const OFFSETS_KEPT = 5000;
+
+export function createHooks(onError) {
+  const hooks = {
+    connected: false,
+    avatarReady: false,
+    state: "idle", // idle | buffering | speaking
+    lastError: null,
+    stats: {
+      messages: 0, badMessages: 0, ignored: 0, errors: 0,
+      audioDecoded: 0, audioScheduled: 0, audioWithoutFrames: 0, stalls: 0,
+      framesReceived: 0, framesDrawn: 0, framesSkipped: 0, framesLate: 0, badFrames: 0,
+      utterancesStarted: 0, utterancesDone: 0, cancelled: 0, reconnects: 0,
+    },
+    /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due, on the AudioContext clock. */
+    offsets: [],
+    firstFrameAt: {}, // utterance id -> performance.now() when its first frame was drawn
+    frameDrawn(id, seq, offsetMs) {
+      hooks.stats.framesDrawn++;
+      const at = performance.now();
+      if (!(id in hooks.firstFrameAt)) hooks.firstFrameAt[id] = at;
+      hooks.offsets.push({ id, seq, offsetMs, at });
+      if (hooks.offsets.length > OFFSETS_KEPT) hooks.offsets.splice(0, OFFSETS_KEPT / 5);
+    },
+    /** A message that is well-formed but not for us now (unknown id, duplicate …). */
+    ignore(why) {
+      hooks.stats.ignored++;
+      console.debug("kiosk: ignored", why);
+    },
+    /** A malformed message (not JSON, missing fields, bad base64). */
+    bad(why) {
+      hooks.stats.badMessages++;
+      hooks.error(why);
+    },
+    error(msg) {
+      hooks.stats.errors++;
+      hooks.lastError = { message: msg, at: new Date().toISOString() };
+      console.warn("kiosk:", msg);
+      onError(msg);
+    },
+    /** Offsets summary for an utterance (all drawn frames when id is omitted). */
+    offsetSummary(id) {
+      const xs = hooks.offsets.filter((o) => !id || o.id === id).map((o) => o.offsetMs);
+      if (!xs.length) return { count: 0 };
+      const sorted = [...xs].sort((a, b) => a - b);
+      const abs = xs.map(Math.abs);
+      return {
+        count: xs.length, min: sorted[0], max: sorted[sorted.length - 1],
+        median: sorted[Math.floor(sorted.length / 2)], maxAbs: Math.max(...abs),
+      };
+    },
+  };
+  return hooks;
+}

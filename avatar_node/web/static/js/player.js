@@ -1,0 +1,216 @@
+// Plays utterances in sync: audio chunks scheduled back-to-back on the AudioContext clock, frames
+// drawn on a canvas when their pts comes due on that same clock (requestAnimationFrame).
+//
+// Clock: an utterance's media time m (ms, the contract's start_ms / pts_ms) plays at context time
+// t0 + m/1000. If the next chunk is not ready when it is due (TTS slower than real time, or not
+// enough frames buffered), t0 is pushed later for that chunk and everything after it: a short
+// silence with the last frame held, never video behind audio. "Now" for drawing is the context
+// time being heard (getOutputTimestamp), so output latency is accounted for.
+
+import { drawDue, scheduleAudio } from "./clock.js";
+import { Utterance } from "./utterance.js";
+
+const MAX_UTTERANCES = 8; // utterances buffered (playing + waiting)
+const MAX_FRAMES = 3000; // undrawn frames per utterance (2 min at 25 fps)
+const DONE_IDS = 64; // remembered finished/cancelled ids (late messages for them are ignored)
+
+export class Player {
+  constructor({ canvas, leadMs, hooks, onChange }) {
+    this.canvas = canvas;
+    this.g = canvas.getContext("2d");
+    this.leadMs = leadMs;
+    this.hooks = hooks;
+    this.onChange = onChange || (() => {});
+    this.ctx = new AudioContext({ latencyHint: "interactive" });
+    this.out = this.ctx.createGain();
+    this.out.connect(this.ctx.destination);
+    this.fps = 25;
+    this.idle = null; // ImageBitmap of the resting frame
+    this.queue = []; // utterances in play order; queue[0] plays
+    this.doneIds = [];
+    this.showing = null; // "idle" | "frame" | "placeholder"
+    this.state = "idle";
+    this.drawPlaceholder();
+    setInterval(() => this.tick(), 20);
+    const loop = () => {
+      this.draw();
+      requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+  }
+
+  /** Context time being heard now (falls back to currentTime without an output timestamp). */
+  audioNow() {
+    const ctx = this.ctx;
+    if (ctx.state === "running" && ctx.getOutputTimestamp) {
+      const ts = ctx.getOutputTimestamp();
+      if (ts.contextTime > 0 && ts.performanceTime > 0) {
+        const t = ts.contextTime + (performance.now() - ts.performanceTime) / 1000;
+        return Math.min(t, ctx.currentTime);
+      }
+    }
+    return ctx.currentTime;
+  }
+
+  // ---- inbound ----------------------------------------------------------------------------
+
+  async setAvatar(info) {
+    this.fps = info.fps;
+    if (info.width && info.height) {
+      this.canvas.width = info.width;
+      this.canvas.height = info.height;
+    }
+    if (!info.idle) return;
+    try {
+      const bmp = await createImageBitmap(new Blob([info.idle], { type: "image/jpeg" }));
+      this.idle?.close();
+      this.idle = bmp;
+      if (!info.width) {
+        this.canvas.width = bmp.width;
+        this.canvas.height = bmp.height;
+      }
+      if (this.showing !== "frame") this.drawIdle();
+      this.hooks.avatarReady = true;
+    } catch (e) {
+      this.hooks.error(`idle frame undecodable: ${e.message || e}`);
+    }
+  }
+
+  onAudio(c) {
+    let u = this.find(c.id);
+    if (!u) {
+      if (this.doneIds.includes(c.id)) return this.hooks.ignore("audio for a finished utterance");
+      if (c.seq !== 0) return this.hooks.ignore(`audio seq ${c.seq} for unknown id ${c.id}`);
+      if (this.queue.length >= MAX_UTTERANCES) return this.hooks.error("utterance buffer full");
+      u = new Utterance(c.id, this.fps);
+      this.queue.push(u);
+    }
+    if (u.chunks.has(c.seq)) return this.hooks.ignore("duplicate audio chunk");
+    const chunk = { ...c, wav: null, buffer: null, failed: false, arrivedAt: performance.now() };
+    u.chunks.set(c.seq, chunk);
+    u.lastDataAt = chunk.arrivedAt;
+    if (c.final) u.finalSeq = c.seq;
+    // decodeAudioData detaches the buffer it is given: pass a copy of exactly the WAV bytes.
+    const bytes = c.wav.buffer.slice(c.wav.byteOffset, c.wav.byteOffset + c.wav.byteLength);
+    this.ctx.decodeAudioData(bytes).then(
+      (buf) => {
+        chunk.buffer = buf;
+        if (chunk.durationMs === null) chunk.durationMs = buf.duration * 1000;
+        this.hooks.stats.audioDecoded++;
+        this.tick();
+      },
+      (e) => {
+        chunk.failed = true;
+        this.hooks.error(`audio chunk ${c.id}/${c.seq} undecodable: ${e?.message || e}`);
+        this.tick();
+      },
+    );
+  }
+
+  onFrame(f) {
+    const u = this.find(f.id);
+    if (!u) {
+      if (this.doneIds.includes(f.id)) return; // late frames after a stop are normal
+      return this.hooks.ignore(`frame for unknown id ${f.id}`);
+    }
+    if (u.frames.length >= MAX_FRAMES) return this.hooks.error("frame buffer full");
+    if (u.addFrame(f, new Blob([f.jpeg], { type: "image/jpeg" }))) {
+      this.hooks.stats.framesReceived++;
+      this.tick();
+    }
+  }
+
+  onEvent(ev) {
+    const u = ev.id ? this.find(ev.id) : null;
+    if (ev.type === "cancelled") {
+      if (u) this.cancel(u);
+      else if (ev.id) this.remember(ev.id);
+    } else if (ev.type === "finished" || ev.type === "error") {
+      if (u) {
+        u.ended = true;
+        u.framesFinal = true;
+      }
+      if (ev.type === "error") this.hooks.error(`${ev.code || "error"}: ${ev.message || ev.id}`);
+    } else if (ev.type === "rejected") {
+      this.hooks.error(`rejected (${ev.code || "?"}): ${ev.message || ""}`);
+    }
+  }
+
+  onControl(c) {
+    if (c.action === "stop") {
+      const u = c.id ? this.find(c.id) : this.queue[0];
+      if (u) this.cancel(u);
+      else if (c.id) this.remember(c.id);
+    } else {
+      for (const u of this.queue.slice(1)) if (!u.started) this.cancel(u);
+    }
+  }
+
+  /** The connection dropped: what was buffered plays, nothing more will come for those ids. */
+  connectionLost() {
+    for (const u of [...this.queue]) {
+      if (u.started) {
+        u.ended = true;
+        u.framesFinal = true;
+      } else {
+        this.cancel(u, false);
+      }
+    }
+  }
+
+  cancel(u, count = true) {
+    u.release();
+    this.queue = this.queue.filter((x) => x !== u);
+    this.remember(u.id);
+    if (count) this.hooks.stats.cancelled++;
+    this.drawIdle();
+    this.setState(this.queue[0]?.started ? "speaking" : "idle");
+  }
+
+  find(id) {
+    return this.queue.find((u) => u.id === id);
+  }
+
+  remember(id) {
+    this.doneIds.push(id);
+    if (this.doneIds.length > DONE_IDS) this.doneIds.shift();
+  }
+
+  setState(s) {
+    if (s !== this.state) {
+      this.state = s;
+      this.onChange(s);
+    }
+  }
+
+  // ---- clock ------------------------------------------------------------------------------
+
+  /** Schedules ready audio, retires finished utterances (every 20 ms and on each message). */
+  tick() {
+    scheduleAudio(this, this.audioNow());
+  }
+
+  /** Draws the frame that is due (every animation frame). */
+  draw() {
+    drawDue(this, this.audioNow());
+  }
+
+  // ---- canvas -----------------------------------------------------------------------------
+
+  drawIdle() {
+    if (!this.idle) return this.drawPlaceholder();
+    this.g.drawImage(this.idle, 0, 0, this.canvas.width, this.canvas.height);
+    this.showing = "idle";
+  }
+
+  drawPlaceholder() {
+    const { g, canvas } = this;
+    g.fillStyle = "#111";
+    g.fillRect(0, 0, canvas.width, canvas.height);
+    g.fillStyle = "#666";
+    g.font = `${Math.round(canvas.width / 24)}px system-ui, sans-serif`;
+    g.textAlign = "center";
+    g.fillText("waiting for the avatar…", canvas.width / 2, canvas.height / 2);
+    this.showing = "placeholder";
+  }
+}

@@ -1,0 +1,87 @@
+// One utterance as the kiosk buffers it: audio chunks by seq, frames sorted by seq, and the clock
+// segments that map media time (ms from the utterance start) to AudioContext time.
+
+export class Utterance {
+  constructor(id, fps) {
+    this.id = id;
+    this.frameMs = 1000 / fps;
+    this.chunks = new Map(); // seq -> {seq, startMs, durationMs, buffer, failed, arrivedAt}
+    this.nextChunk = 0; // next chunk seq to schedule
+    this.finalSeq = null; // seq of the chunk flagged final
+    this.frames = []; // [{seq, ptsMs, blob, bitmap, decoding}] sorted by seq, undrawn only
+    this.maxPtsMs = -Infinity; // highest frame pts received
+    this.lastDrawnSeq = -1;
+    this.framesFinal = false;
+    this.ended = false; // the node reported finished / error: nothing more will come
+    this.segments = []; // [{fromMs, t0}] t0 = context time of media time 0 for pts >= fromMs
+    this.scheduledEndMs = 0; // media time up to which audio is scheduled
+    this.audioEnd = null; // context time at which the scheduled audio ends
+    this.sources = new Set();
+    this.createdAt = performance.now();
+    this.lastDataAt = this.createdAt;
+    this.lastFrameAt = null; // wall ms of the latest frame
+    this.firstFrameAt = null; // wall ms of the first frame, for the arrival-rate estimate
+    this.firstFramePts = null;
+  }
+
+  get started() {
+    return this.segments.length > 0;
+  }
+
+  /** Context time at which media time `ms` is due (null before playback starts). */
+  due(ms) {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      if (ms >= this.segments[i].fromMs) return this.segments[i].t0 + ms / 1000;
+    }
+    return this.segments.length ? this.segments[0].t0 + ms / 1000 : null;
+  }
+
+  /** Media-ms of frames received per wall-ms since the first frame (null until measurable). */
+  frameRate(nowWall) {
+    if (this.firstFrameAt === null) return null;
+    const wall = nowWall - this.firstFrameAt;
+    if (wall < 300) return null;
+    return (this.maxPtsMs - this.firstFramePts) / wall;
+  }
+
+  addFrame(f, blob) {
+    if (f.seq <= this.lastDrawnSeq) return false; // too late to be drawn
+    const now = performance.now();
+    this.lastDataAt = now;
+    this.lastFrameAt = now;
+    if (this.firstFrameAt === null) {
+      this.firstFrameAt = now;
+      this.firstFramePts = f.ptsMs;
+    }
+    this.maxPtsMs = Math.max(this.maxPtsMs, f.ptsMs);
+    if (f.final) this.framesFinal = true;
+    const entry = { seq: f.seq, ptsMs: f.ptsMs, blob, bitmap: null, decoding: false };
+    // Frames normally arrive in order; insert from the back.
+    let i = this.frames.length;
+    while (i > 0 && this.frames[i - 1].seq > f.seq) i--;
+    if (i > 0 && this.frames[i - 1].seq === f.seq) return false; // duplicate
+    this.frames.splice(i, 0, entry);
+    return true;
+  }
+
+  /** All audio chunks are known and handled (scheduled or failed). */
+  get audioComplete() {
+    const last = this.finalSeq ?? (this.ended ? Math.max(-1, ...this.chunks.keys()) : null);
+    return last !== null && this.nextChunk > last;
+  }
+
+  /** Stops sound and frees every decoded frame. */
+  release() {
+    for (const s of this.sources) {
+      try {
+        s.stop();
+      } catch {
+        /* not started or already stopped */
+      }
+      s.disconnect();
+    }
+    this.sources.clear();
+    for (const f of this.frames) f.bitmap?.close();
+    this.frames = [];
+  }
+}
