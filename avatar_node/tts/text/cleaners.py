@@ -1,0 +1,231 @@
+"""Text front-ends of VITS / VITS-fast-fine-tuning: language marks, cleaners, symbol ids.
+
+Public API (used by the Voice class)::
+
+    apply_language_marks(text, language, cleaner_names) -> str
+    clean_text(text, cleaner_names) -> str
+    text_to_sequence(text, symbols, cleaner_names, add_blank) -> (ids, dropped_chars)
+
+Cleaners are looked up by the names a config lists in ``data.text_cleaners`` and applied in that
+order. Multilingual cleaners read language-marked segments (``[ZH]你好[ZH][EN]hi[EN]``): each
+segment is converted by its language, followed by a space; text outside marks is kept as it is;
+trailing whitespace is removed and a ``.`` is added unless the text already ends in punctuation.
+Every language's packages are imported only when a segment of that language is present.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from avatar_node.errors import AvatarError, BadRequest, CheckpointError, EngineError
+from avatar_node.tts.text import english, japanese, korean, mandarin, western
+
+log = structlog.get_logger(__name__)
+
+Cleaner = Callable[[str], str]
+_Segment = tuple[str, Cleaner]
+
+_TRAILING_SPACE = re.compile(r"\s+$")
+_NEEDS_PERIOD = re.compile(r"([^\.,!\?\-…~])$")
+
+
+def _sanskrit_to_ipa(text: str) -> str:
+    from avatar_node.tts.text.sanskrit import devanagari_to_ipa
+
+    return devanagari_to_ipa(text)
+
+
+def _segments(text: str, steps: Sequence[_Segment]) -> str:
+    """Convert each ``[XX]..[XX]`` segment (language by language, in ``steps`` order)."""
+    for tag, convert in steps:
+        pattern = re.compile(rf"\[{tag}\](.*?)\[{tag}\]")
+        text = pattern.sub(lambda m, convert=convert: convert(m.group(1)) + " ", text)
+    text = _TRAILING_SPACE.sub("", text)
+    return _NEEDS_PERIOD.sub(lambda m: m.group(1) + ".", text)
+
+
+def _chain(*steps: Cleaner | tuple[str, str]) -> Cleaner:
+    """Compose converters and literal (old, new) replacements, left to right."""
+
+    def run(text: str) -> str:
+        for step in steps:
+            text = text.replace(*step) if isinstance(step, tuple) else step(text)
+        return text
+
+    return run
+
+
+def zh_ja_mixture_cleaners(text: str) -> str:
+    """Chinese and Japanese romaji (``zh_ja_mixture_cleaners``)."""
+    ja = _chain(japanese.japanese_to_romaji_with_accent, ("ts", "ʦ"), ("u", "ɯ"), ("...", "…"))
+    return _segments(text, (("ZH", mandarin.chinese_to_romaji), ("JA", ja)))
+
+
+def cjks_cleaners(text: str) -> str:
+    """Chinese, Japanese, Korean, Sanskrit, English in lazy IPA (``cjks_cleaners``)."""
+    return _segments(
+        text,
+        (
+            ("ZH", mandarin.chinese_to_lazy_ipa),
+            ("JA", japanese.japanese_to_ipa),
+            ("KO", korean.korean_to_lazy_ipa),
+            ("SA", _sanskrit_to_ipa),
+            ("EN", english.english_to_lazy_ipa),
+        ),
+    )
+
+
+def cjke_cleaners(text: str) -> str:
+    """Chinese, Japanese, Korean, English IPA, first version (``cjke_cleaners``)."""
+    affricates = (("ʧ", "tʃ"), ("ʦ", "ts"), ("ɥan", "ɥæn"))
+    vowels = (("ɑ", "a"), ("ɔ", "o"), ("ɛ", "e"), ("ɪ", "i"), ("ʊ", "u"))
+    return _segments(
+        text,
+        (
+            ("ZH", _chain(mandarin.chinese_to_lazy_ipa, *affricates)),
+            ("JA", _chain(japanese.japanese_to_ipa, *affricates, ("ʥ", "dz"))),
+            ("KO", korean.korean_to_ipa),
+            ("EN", _chain(english.english_to_ipa2, *vowels)),
+        ),
+    )
+
+
+def cjke_cleaners2(text: str) -> str:
+    """Chinese, Japanese, Korean, English IPA (``cjke_cleaners2``, the pretrained models')."""
+    return _segments(
+        text,
+        (
+            ("ZH", mandarin.chinese_to_ipa),
+            ("JA", japanese.japanese_to_ipa2),
+            ("KO", korean.korean_to_ipa),
+            ("EN", english.english_to_ipa2),
+        ),
+    )
+
+
+def _sanskrit_cleaners(text: str) -> str:
+    text = text.replace("॥", "।").replace("ॐ", "ओम्")
+    return re.sub("([^।])$", "\\1।", text)
+
+
+#: Cleaner name (as in ``data.text_cleaners``) -> function.
+CLEANERS: dict[str, Cleaner] = {
+    "chinese_cleaners": mandarin.chinese_cleaners,
+    "zh_ja_mixture_cleaners": zh_ja_mixture_cleaners,
+    "cjks_cleaners": cjks_cleaners,
+    "cjke_cleaners": cjke_cleaners,
+    "cjke_cleaners2": cjke_cleaners2,
+    "japanese_cleaners": japanese.japanese_cleaners,
+    "japanese_cleaners2": japanese.japanese_cleaners2,
+    "korean_cleaners": korean.korean_cleaners,
+    "sanskrit_cleaners": _sanskrit_cleaners,
+    "basic_cleaners": western.basic_cleaners,
+    "transliteration_cleaners": western.transliteration_cleaners,
+    "english_cleaners": western.english_cleaners,
+    "english_cleaners2": western.english_cleaners2,
+}
+
+#: Cleaners that read ``[XX]`` language marks (chinese_cleaners only strips ``[ZH]``).
+MARK_AWARE = frozenset(
+    {"chinese_cleaners", "zh_ja_mixture_cleaners", "cjks_cleaners", "cjke_cleaners", "cjke_cleaners2"}
+)
+
+#: Language names (lower-cased) -> mark, as cmd_inference.py's menu plus ISO codes.
+LANGUAGE_MARKS: dict[str, str] = {
+    "zh": "[ZH]", "简体中文": "[ZH]", "chinese": "[ZH]", "mandarin": "[ZH]",
+    "ja": "[JA]", "日本語": "[JA]", "japanese": "[JA]",
+    "en": "[EN]", "english": "[EN]",
+    "ko": "[KO]", "korean": "[KO]", "한국어": "[KO]",
+    "sa": "[SA]", "sanskrit": "[SA]",
+    "mix": "", "mixed": "",
+}  # fmt: skip
+
+
+def resolve_cleaner(name: str) -> Cleaner:
+    """The cleaner called ``name``; an unknown name is a config problem (CheckpointError)."""
+    try:
+        return CLEANERS[name]
+    except (KeyError, TypeError):
+        raise CheckpointError(
+            f"unknown text cleaner {name!r} in the voice config's data.text_cleaners "
+            f"(supported: {', '.join(sorted(CLEANERS))})"
+        ) from None
+
+
+def apply_language_marks(text: str, language: str | None, cleaner_names: list[str]) -> str:
+    """Wrap ``text`` in the language's mark as cmd_inference.py does (``[ZH]text[ZH]``).
+
+    ``None``/``mix`` leave the text as the user wrote it (marks included). Cleaners that do not
+    read marks (english_cleaners2, japanese_cleaners, ...) get the text unchanged.
+    """
+    for name in cleaner_names:
+        resolve_cleaner(name)
+    if language is None:
+        return text
+    key = language.strip()
+    mark = LANGUAGE_MARKS.get(key.lower(), LANGUAGE_MARKS.get(key))
+    if mark is None:
+        raise BadRequest(
+            f"unknown language {language!r} (known: zh, ja, en, ko, sa, mix and "
+            f"简体中文, 日本語, English)"
+        )
+    if not mark or not MARK_AWARE.intersection(cleaner_names):
+        return text
+    return f"{mark}{text}{mark}"
+
+
+def clean_text(text: str, cleaner_names: list[str]) -> str:
+    """Run the named cleaners in order (no cleaners: text unchanged, as for symbol input)."""
+    cleaners = [resolve_cleaner(name) for name in cleaner_names]
+    for name, cleaner in zip(cleaner_names, cleaners, strict=True):
+        try:
+            text = cleaner(text)
+        except AvatarError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - library failure, converted at the edge
+            raise EngineError(f"text cleaner {name} failed: {exc!r}") from exc
+    return text
+
+
+def text_to_sequence(
+    text: str, symbols: list[str], cleaner_names: list[str], add_blank: bool
+) -> tuple[list[int], list[str]]:
+    """Cleaned text -> symbol ids (blank 0 interspersed when ``add_blank``) and dropped chars.
+
+    Each character of the cleaned text is looked up in ``symbols`` (the last index wins for a
+    duplicated symbol, as in the reference); characters not in the set are skipped, as the
+    reference does, and returned (sorted, unique) and counted in a warning.
+    """
+    cleaned = clean_text(text, cleaner_names)
+    index = {symbol: i for i, symbol in enumerate(symbols)}
+    ids: list[int] = []
+    dropped: Counter[str] = Counter()
+    for char in cleaned:
+        symbol_id = index.get(char)
+        if symbol_id is None:
+            dropped[char] += 1
+        else:
+            ids.append(symbol_id)
+    if dropped:
+        log.warning(
+            "text_chars_dropped",
+            count=sum(dropped.values()),
+            distinct=len(dropped),
+            chars="".join(sorted(dropped)),
+            kept=len(ids),
+            cleaners=list(cleaner_names),
+        )
+    if add_blank:
+        ids = intersperse(ids, 0)
+    return ids, sorted(dropped)
+
+
+def intersperse(ids: list[int], blank: int) -> list[int]:
+    """``[a, b]`` -> ``[blank, a, blank, b, blank]``."""
+    out = [blank] * (2 * len(ids) + 1)
+    out[1::2] = ids
+    return out
