@@ -39,11 +39,18 @@ def _sanskrit_to_ipa(text: str) -> str:
     return devanagari_to_ipa(text)
 
 
+def _segment_converter(convert: Cleaner) -> Callable[[re.Match[str]], str]:
+    def run(match: re.Match[str]) -> str:
+        return convert(match.group(1)) + " "
+
+    return run
+
+
 def _segments(text: str, steps: Sequence[_Segment]) -> str:
     """Convert each ``[XX]..[XX]`` segment (language by language, in ``steps`` order)."""
     for tag, convert in steps:
         pattern = re.compile(rf"\[{tag}\](.*?)\[{tag}\]")
-        text = pattern.sub(lambda m, convert=convert: convert(m.group(1)) + " ", text)
+        text = pattern.sub(_segment_converter(convert), text)
     text = _TRAILING_SPACE.sub("", text)
     return _NEEDS_PERIOD.sub(lambda m: m.group(1) + ".", text)
 
@@ -131,7 +138,13 @@ CLEANERS: dict[str, Cleaner] = {
 
 #: Cleaners that read ``[XX]`` language marks (chinese_cleaners only strips ``[ZH]``).
 MARK_AWARE = frozenset(
-    {"chinese_cleaners", "zh_ja_mixture_cleaners", "cjks_cleaners", "cjke_cleaners", "cjke_cleaners2"}
+    {
+        "chinese_cleaners",
+        "zh_ja_mixture_cleaners",
+        "cjks_cleaners",
+        "cjke_cleaners",
+        "cjke_cleaners2",
+    }
 )
 
 #: Language names (lower-cased) -> mark, as cmd_inference.py's menu plus ISO codes.

@@ -72,9 +72,7 @@ def _pyopenjtalk() -> ModuleType:
     if dict_dir is not None:
         path = os.fsdecode(dict_dir)
         if not os.path.isdir(path):
-            raise MissingDependency(
-                f"the Open JTalk dictionary is missing ({path}); {_INSTALL}"
-            )
+            raise MissingDependency(f"the Open JTalk dictionary is missing ({path}); {_INSTALL}")
     return mod
 
 

@@ -20,8 +20,8 @@ _PURPOSE = "for Korean (korean_cleaners, cjke/cjks [KO])"
 #: Counters after which numbers are read with native Korean numerals.
 #: A word counts as a counter when its first one or two letters occur in this text.
 COUNTERS = (
-    "군데 권 개 그루 닢 대 두 마리 모 모금 뭇 발 발짝 방 번 벌 보루 살 수 술 시 쌈 움큼 정 짝 채 척 "
-    "첩 축 켤레 톨 통"
+    "군데 권 개 그루 닢 대 두 마리 모 모금 뭇 발 발짝 방 번 벌 보루 "
+    "살 수 술 시 쌈 움큼 정 짝 채 척 첩 축 켤레 톨 통"
 )
 
 LATIN_TO_HANGUL: tuple[tuple[str, str], ...] = (
@@ -54,7 +54,9 @@ _HANGUL_RUN = re.compile("[\uac00-\ud7af]+")
 
 _SINO_UNITS = dict(zip("123456789", "일이삼사오육칠팔구", strict=True))
 _NATIVE_UNITS = dict(zip("123456789", "한 두 세 네 다섯 여섯 일곱 여덟 아홉".split(), strict=True))
-_NATIVE_TENS = dict(zip("123456789", "열 스물 서른 마흔 쉰 예순 일흔 여든 아흔".split(), strict=True))
+_NATIVE_TENS = dict(
+    zip("123456789", "열 스물 서른 마흔 쉰 예순 일흔 여든 아흔".split(), strict=True)
+)
 # Place value -> (suffix, whether a leading 일 is dropped): 십 백 천 만 ... 조 천.
 _PLACES: dict[int, tuple[str, bool]] = {
     2: ("백", True), 3: ("천", True), 4: ("만", True), 5: ("십", True), 6: ("백", True),
@@ -65,7 +67,7 @@ _PLACES: dict[int, tuple[str, bool]] = {
 
 def _sub_all(text: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     for pattern, new in table:
-        text = pattern.sub(lambda _m, new=new: new, text)
+        text = pattern.sub(new.replace("\\", "\\\\"), text)  # literal replacement
     return text
 
 
@@ -108,7 +110,8 @@ def hangul_number(num: str, sino: bool = True) -> str:
 
 def number_to_hangul(text: str) -> str:
     """Numbers before a word by their reading (native before counters), other digits one by one."""
-    # The reference walks an unordered set; longer numbers first keeps "11개" from being hit by "1개".
+    # The reference walks an unordered set; longer numbers go first here so that
+    # "1개" cannot rewrite the tail of "11개".
     pairs = sorted(set(_NUMBER_WITH_WORD.findall(text)), key=lambda p: (-len(p[0]), p))
     for num, word in pairs:
         native = word[:2] in COUNTERS or word[0] in COUNTERS

@@ -85,7 +85,7 @@ def _replace_all(text: str, table: tuple[tuple[str, str], ...]) -> str:
 
 def _sub_all(text: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     for pattern, new in table:
-        text = pattern.sub(lambda _m, new=new: new, text)
+        text = pattern.sub(new.replace("\\", "\\\\"), text)  # literal replacement
     return text
 
 
