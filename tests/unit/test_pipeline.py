@@ -1,0 +1,209 @@
+"""Channel pipeline with a fake voice (no broker): ordering, modes, cancellation, end events."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from avatar_node.errors import EngineError, QueueFull, UnknownSpeaker
+from avatar_node.pipeline.channel import ChannelQueue, SentenceSource, Utterance
+from avatar_node.pipeline.emitter import ChannelStatus, Emitter
+from avatar_node.pipeline.registry import LoadedVoice, VoiceRegistry
+from avatar_node.pipeline.runner import ChannelRunner
+from avatar_node.settings import VoiceSettings
+from avatar_node.transport.topics import Topics
+
+
+class FakeVoice:
+    """16 kHz; each sentence gives 10 ms of tone per character; can be slow or fail on purpose."""
+
+    sample_rate = 16000
+    speakers = {"a": 0, "b": 1}
+
+    def __init__(self, delay: float = 0.0, fail_on: str | None = None):
+        self.delay = delay
+        self.fail_on = fail_on
+
+    def resolve_speaker(self, speaker):
+        if speaker in (None, 0, 1, "a", "b"):
+            return speaker
+        raise UnknownSpeaker(f"unknown speaker {speaker!r}")
+
+    def text_to_ids(self, text, language=None):
+        if self.fail_on and self.fail_on in text:
+            raise EngineError("fake failure")
+        return [[len(text)]]
+
+    def synthesize_ids(self, ids, speaker=None, noise_scale=None, noise_scale_w=None,
+                       length_scale=1.0):
+        time.sleep(self.delay)
+        n = int(ids[0] * 160 * length_scale)
+        return (0.3 * np.sin(np.arange(n) / 5)).astype(np.float32)
+
+
+class Harness:
+    def __init__(self, voice: FakeVoice, depth: int = 8):
+        self.messages: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+        topics = Topics("p", "n")
+        self.emitter = Emitter(self.publish, topics)
+        voices = VoiceRegistry({"default": VoiceSettings()})
+        voices.voices["default"] = LoadedVoice("default", voice, VoiceSettings(), threading.Lock())
+        self.queue = ChannelQueue(
+            "c", depth,
+            on_cancelled=lambda u: self.emitter.event("c", "cancelled", u),
+            on_queued=lambda u: self.emitter.event("c", "queued", u),
+        )
+        self.emitter.status["c"] = ChannelStatus(["default"], [], 25.0, self.queue.__len__)
+        self.runner = ChannelRunner("c", self.queue, self.emitter, voices, None)
+        self.runner.start()
+
+    def publish(self, topic, payload, qos, retain):
+        with self.lock:
+            self.messages.append((topic.rsplit("/", 1)[-1], json.loads(payload)))
+        return True
+
+    def say(self, text, utt_id, **kw):
+        utt = Utterance(id=utt_id, channel="c", source=SentenceSource(text), voice="default",
+                        avatar="default", **kw)
+        self.queue.submit(utt)
+        return utt
+
+    def events(self, utt_id=None):
+        with self.lock:
+            return [m for leaf, m in self.messages if leaf == "events"
+                    and (utt_id is None or m["id"] == utt_id)]
+
+    def wait_end(self, utt_id, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ends = [e for e in self.events(utt_id)
+                    if e["type"] in ("finished", "cancelled", "error")]
+            if ends:
+                return ends[0]
+            time.sleep(0.01)
+        raise AssertionError(f"no end for {utt_id}: {self.events(utt_id)}")
+
+    def audio(self, utt_id):
+        with self.lock:
+            return [m for leaf, m in self.messages if leaf == "audio" and m["id"] == utt_id]
+
+
+@pytest.fixture
+def harness():
+    h = Harness(FakeVoice(delay=0.05))
+    yield h
+    h.runner.stop()
+
+
+def test_event_sequence_and_audio_clock(harness):
+    harness.say("One. Two two. Three three three.", "u1")
+    assert harness.wait_end("u1")["type"] == "finished"
+    types = [e["type"] for e in harness.events("u1")]
+    assert types == ["queued", "started", "sentence", "sentence", "sentence", "finished"]
+    chunks = harness.audio("u1")
+    assert [c["seq"] for c in chunks] == [0, 1, 2]
+    assert [c["final"] for c in chunks] == [False, False, True]
+    for a, b in zip(chunks, chunks[1:]):
+        assert b["start_ms"] == pytest.approx(a["start_ms"] + a["duration_ms"], abs=1e-3)
+
+
+def test_priority_order_fifo_within_priority():
+    h = Harness(FakeVoice(delay=0.2))
+    try:
+        h.say("Blocker.", "b0")
+        time.sleep(0.05)  # b0 is now being spoken
+        for i, prio in enumerate([1, 9, 5, 9, 1]):
+            h.say(f"Item {i}.", f"p{i}", priority=prio)
+        for i in range(5):
+            h.wait_end(f"p{i}")
+        started = [e["id"] for e in h.events() if e["type"] == "started"]
+        assert started == ["b0", "p1", "p3", "p2", "p0", "p4"]
+    finally:
+        h.runner.stop()
+
+
+def test_interrupt_keeps_queue_and_replace_clears_it():
+    h = Harness(FakeVoice(delay=0.15))
+    try:
+        h.say("Long one. " * 8, "long")
+        h.say("Queued.", "q1")
+        time.sleep(0.1)
+        h.say("Urgent.", "urgent", mode="interrupt")
+        assert h.wait_end("long")["type"] == "cancelled"
+        assert h.wait_end("urgent")["type"] == "finished"
+        assert h.wait_end("q1")["type"] == "finished"
+        started = [e["id"] for e in h.events() if e["type"] == "started"]
+        assert started == ["long", "urgent", "q1"]
+
+        h.say("Long two. " * 8, "long2")
+        h.say("Waiting.", "w1")
+        time.sleep(0.1)
+        h.say("Instead.", "instead", mode="replace")
+        assert h.wait_end("long2")["type"] == "cancelled"
+        assert h.wait_end("w1")["type"] == "cancelled"
+        assert h.wait_end("instead")["type"] == "finished"
+        assert "started" not in [e["type"] for e in h.events("w1")]
+    finally:
+        h.runner.stop()
+
+
+def test_stop_current_stop_queued_and_clear():
+    h = Harness(FakeVoice(delay=0.15))
+    try:
+        h.say("Sentence. " * 10, "cur")
+        h.say("Queued one.", "qa")
+        h.say("Queued two.", "qb")
+        h.say("Queued three.", "qc")
+        time.sleep(0.1)
+        assert h.queue.stop("qb") is True
+        assert h.wait_end("qb")["type"] == "cancelled"
+        assert h.runner.cancel_active(None) is True
+        assert h.wait_end("cur")["type"] == "cancelled"
+        assert len(h.audio("cur")) < 10  # stopped between chunks
+        assert h.queue.clear() in (1, 2)
+        for u in ("qa", "qc"):
+            h.wait_end(u)
+    finally:
+        h.runner.stop()
+
+
+def test_queue_full():
+    h = Harness(FakeVoice(delay=0.2), depth=2)
+    try:
+        h.say("Busy.", "x0")
+        time.sleep(0.05)
+        h.say("A.", "x1")
+        h.say("B.", "x2")
+        with pytest.raises(QueueFull):
+            h.say("C.", "x3")
+    finally:
+        h.runner.stop()
+
+
+def test_engine_error_ends_with_error_and_next_request_works():
+    h = Harness(FakeVoice(fail_on="boom"))
+    try:
+        h.say("This goes boom.", "bad")
+        end = h.wait_end("bad")
+        assert end["type"] == "error" and end["code"] == "engine_error"
+        h.say("This is fine.", "good")
+        assert h.wait_end("good")["type"] == "finished"
+    finally:
+        h.runner.stop()
+
+
+def test_streaming_source_gives_sentences_as_they_complete():
+    src = SentenceSource(streaming=True, idle_timeout_s=0.3)
+    never = threading.Event()
+    src.push("Hello there. How")
+    assert src.next(never) == "Hello there."
+    src.push(" are you")
+    t0 = time.monotonic()
+    assert src.next(never) == "How are you"  # flushed by the idle timeout
+    assert time.monotonic() - t0 >= 0.2
+    assert src.next(never) is None and src.exhausted()
