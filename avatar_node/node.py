@@ -29,12 +29,20 @@ TopicHandler = Callable[[str, bytes], None]
 class Node:
     """A running avatar node. ``start()`` loads models and connects; ``stop()`` goes offline."""
 
-    def __init__(self, settings: Settings, *, load_avatars: bool = True):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        load_avatars: bool = True,
+        voices: VoiceRegistry | None = None,
+    ):
+        """``voices``: an already loaded registry to share (tests, several nodes in a process)."""
         self.settings = settings
         node = settings.node
         self.node_id = node.node_id
         self.topics = Topics(settings.mqtt.topic_prefix, self.node_id)
-        self.voices = VoiceRegistry(settings.voices)
+        self._voices_preloaded = voices is not None
+        self.voices = voices if voices is not None else VoiceRegistry(settings.voices)
         self.avatars: AvatarRegistry | None = (
             AvatarRegistry(settings.avatars, settings.lipsync) if load_avatars else None
         )
@@ -57,7 +65,8 @@ class Node:
 
     def load(self) -> None:
         """Load voices and enrol avatars (slow; before connecting)."""
-        self.voices.load_all()
+        if not self._voices_preloaded:
+            self.voices.load_all()
         default = self.settings.node.default_voice
         if default in self.voices.failures:
             raise ConfigError(

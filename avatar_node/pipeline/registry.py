@@ -51,7 +51,10 @@ class VoiceRegistry:
         self.failures: dict[str, str] = {}
 
     def load_all(self) -> None:
+        """Load every configured voice not loaded yet."""
         for name, cfg in self.configs.items():
+            if name in self.voices:
+                continue
             try:
                 voice = _load_one_voice(cfg)
                 if cfg.speaker is not None:

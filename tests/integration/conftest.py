@@ -1,0 +1,58 @@
+"""Integration helpers: a real node on the private broker, sharing one loaded voice registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from avatar_node.client import AvatarClient, Collector
+from avatar_node.node import Node
+from avatar_node.pipeline.registry import VoiceRegistry
+from avatar_node.settings import Settings, VoiceSettings
+
+
+@pytest.fixture(scope="session")
+def bundled_voices() -> VoiceRegistry:
+    """The bundled en_US-joe-medium voice, loaded once per session."""
+    reg = VoiceRegistry({"default": VoiceSettings()})
+    reg.load_all()
+    assert not reg.failures, reg.failures
+    return reg
+
+
+def node_settings(broker: Any, prefix: str, **sections: Any) -> Settings:
+    mqtt = {"host": broker.host, "port": broker.port, "topic_prefix": prefix,
+            "client_id": f"node-{prefix}", "reconnect_min_s": 0.5, "reconnect_max_s": 2,
+            **sections.pop("mqtt", {})}  # fmt: skip
+    return Settings(mqtt=mqtt, web={"enabled": False}, **sections)
+
+
+@pytest.fixture
+def make_node(broker, prefix, bundled_voices) -> Iterator[Callable[..., Node]]:
+    nodes: list[Node] = []
+
+    def make(load_avatars: bool = False, voices: VoiceRegistry | None = None, **sections) -> Node:
+        settings = node_settings(broker, prefix, **sections)
+        node = Node(settings, load_avatars=load_avatars, voices=voices or bundled_voices)
+        node.start(connect_timeout=10)
+        assert node.transport.connected.is_set(), "node did not connect to the test broker"
+        nodes.append(node)
+        return node
+
+    yield make
+    for n in nodes:
+        n.stop()
+
+
+@pytest.fixture
+def client(broker, prefix) -> Iterator[AvatarClient]:
+    c = AvatarClient(broker.host, broker.port, prefix)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def collector(client) -> Collector:
+    return client.collector("default", frames=True)
