@@ -1,1 +1,30 @@
+"""Lip sync: Wav2Lip model and loader, Wav2Lip's audio front-end, avatar enrolment, engines.
 
+Synchronous and free of MQTT/asyncio; the pipeline's lip-sync stage drives an engine from its
+own thread.
+"""
+
+from .audio import frames_for_span, mel_chunk_starts, mel_windows, melspectrogram
+from .avatar import AvatarLoadError, default_avatar_path, enrol_avatar
+from .avatar_model import Avatar
+from .energy import EnergyEngine
+from .engine import LipSyncEngine, NoneEngine, Wav2LipEngine, create_engine
+from .wav2lip import Wav2Lip, load_wav2lip
+
+__all__ = [
+    "Avatar",
+    "AvatarLoadError",
+    "EnergyEngine",
+    "LipSyncEngine",
+    "NoneEngine",
+    "Wav2Lip",
+    "Wav2LipEngine",
+    "create_engine",
+    "default_avatar_path",
+    "enrol_avatar",
+    "frames_for_span",
+    "load_wav2lip",
+    "mel_chunk_starts",
+    "mel_windows",
+    "melspectrogram",
+]

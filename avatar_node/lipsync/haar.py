@@ -52,13 +52,15 @@ class HaarCascade:
             leaves = [w.findtext("leafValues", "").split() for w in st.find("weakClassifiers")]
             if any(len(n) != 4 for n in nodes):
                 raise ValueError("only stump (depth-1) cascades are supported")
-            stages.append(_Stage(
-                threshold=float(st.findtext("stageThreshold", "0")),
-                feature=np.array([int(n[2]) for n in nodes]),
-                node_threshold=np.array([float(n[3]) for n in nodes]),
-                left=np.array([float(v[0]) for v in leaves]),
-                right=np.array([float(v[1]) for v in leaves]),
-            ))
+            stages.append(
+                _Stage(
+                    threshold=float(st.findtext("stageThreshold", "0")),
+                    feature=np.array([int(n[2]) for n in nodes]),
+                    node_threshold=np.array([float(n[3]) for n in nodes]),
+                    left=np.array([float(v[0]) for v in leaves]),
+                    right=np.array([float(v[1]) for v in leaves]),
+                )
+            )
         feats = list(root.find("features") or [])
         rects = np.zeros((len(feats), 3, 4), np.int64)
         weights = np.zeros((len(feats), 3), np.float64)
@@ -69,8 +71,13 @@ class HaarCascade:
                 vals = (r.text or "").split()
                 rects[i, j] = [int(v) for v in vals[:4]]
                 weights[i, j] = float(vals[4])
-        return cls(int(root.findtext("width", "24")), int(root.findtext("height", "24")),
-                   tuple(stages), rects, weights)
+        return cls(
+            int(root.findtext("width", "24")),
+            int(root.findtext("height", "24")),
+            tuple(stages),
+            rects,
+            weights,
+        )
 
     def _windows(self, gray: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-left corners of the windows of one pyramid level that pass every stage."""
@@ -106,8 +113,9 @@ class HaarCascade:
             base, nf = base[keep], nf[keep]
         return base % stride, base // stride
 
-    def detect(self, gray: np.ndarray, scale_factor: float = 1.1, min_neighbors: int = 4,
-               min_size: int = 0) -> list[tuple[Box, int]]:
+    def detect(
+        self, gray: np.ndarray, scale_factor: float = 1.1, min_neighbors: int = 4, min_size: int = 0
+    ) -> list[tuple[Box, int]]:
         """``(x, y, w, h), neighbours`` of each grouped detection, like ``detectMultiScale``."""
         raw: list[Box] = []
         factor = 1.0
@@ -118,16 +126,23 @@ class HaarCascade:
                 break
             win = round(self.width * factor)
             if win >= min_size:
-                level = gray if factor == 1.0 else cv2.resize(gray, (sw, sh),
-                                                              interpolation=cv2.INTER_LINEAR)
+                level = (
+                    gray
+                    if factor == 1.0
+                    else cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_LINEAR)
+                )
                 xs, ys = self._windows(level, 1 if factor > 2.0 else 2)
-                raw += [(round(x * factor), round(y * factor), win, round(self.height * factor))
-                        for x, y in zip(xs.tolist(), ys.tolist(), strict=True)]
+                raw += [
+                    (round(x * factor), round(y * factor), win, round(self.height * factor))
+                    for x, y in zip(xs.tolist(), ys.tolist(), strict=True)
+                ]
             factor *= scale_factor
         return group_rectangles(raw, min_neighbors)
 
 
-def group_rectangles(rects: list[Box], min_neighbors: int, eps: float = 0.2) -> list[tuple[Box, int]]:
+def group_rectangles(
+    rects: list[Box], min_neighbors: int, eps: float = 0.2
+) -> list[tuple[Box, int]]:
     """Cluster similar rectangles, average each cluster, keep those with > min_neighbors."""
     n = len(rects)
     parent = list(range(n))
@@ -143,8 +158,12 @@ def group_rectangles(rects: list[Box], min_neighbors: int, eps: float = 0.2) -> 
         for j in range(i):
             x2, y2, w2, h2 = rects[j]
             d = eps * (min(w1, w2) + min(h1, h2)) * 0.5
-            if (abs(x1 - x2) <= d and abs(y1 - y2) <= d and abs(x1 + w1 - x2 - w2) <= d
-                    and abs(y1 + h1 - y2 - h2) <= d):
+            if (
+                abs(x1 - x2) <= d
+                and abs(y1 - y2) <= d
+                and abs(x1 + w1 - x2 - w2) <= d
+                and abs(y1 + h1 - y2 - h2) <= d
+            ):
                 parent[find(i)] = find(j)
     groups: dict[int, list[Box]] = {}
     for i in range(n):
@@ -153,8 +172,12 @@ def group_rectangles(rects: list[Box], min_neighbors: int, eps: float = 0.2) -> 
     for members in groups.values():
         if len(members) > min_neighbors:
             m = np.mean(np.array(members, np.float64), axis=0)
-            out.append(((int(round(m[0])), int(round(m[1])), int(round(m[2])), int(round(m[3]))),
-                        len(members)))
+            out.append(
+                (
+                    (int(round(m[0])), int(round(m[1])), int(round(m[2])), int(round(m[3]))),
+                    len(members),
+                )
+            )
     return out
 
 
@@ -169,8 +192,9 @@ def load_cascade() -> HaarCascade:
     return HaarCascade.from_xml(_cascade_xml())
 
 
-def detect_faces(image_bgr: np.ndarray, max_side: int = 320, min_rel_size: float = 0.12,
-                 min_neighbors: int = 4) -> list[Box]:
+def detect_faces(
+    image_bgr: np.ndarray, max_side: int = 320, min_rel_size: float = 0.12, min_neighbors: int = 4
+) -> list[Box]:
     """Frontal faces in a BGR image as ``(x, y, w, h)`` in image pixels, most neighbours first.
 
     The search runs on a copy scaled to at most ``max_side`` pixels and ignores faces smaller
@@ -178,8 +202,14 @@ def detect_faces(image_bgr: np.ndarray, max_side: int = 320, min_rel_size: float
     """
     h, w = image_bgr.shape[:2]
     scale = min(1.0, max_side / max(h, w))
-    small = image_bgr if scale == 1.0 else cv2.resize(
-        image_bgr, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA
+    small = (
+        image_bgr
+        if scale == 1.0
+        else cv2.resize(
+            image_bgr,
+            (max(1, round(w * scale)), max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )
     )
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
     gray = cv2.equalizeHist(gray)
@@ -190,8 +220,10 @@ def detect_faces(image_bgr: np.ndarray, max_side: int = 320, min_rel_size: float
         found = load_cascade().detect(gray, 1.1, min_neighbors, min_size)
     # the most neighbours is the most confident detection (background false positives have few)
     found.sort(key=lambda d: (d[1], d[0][2]), reverse=True)
-    return [(round(x / scale), round(y / scale), round(bw / scale), round(bh / scale))
-            for (x, y, bw, bh), _ in found]
+    return [
+        (round(x / scale), round(y / scale), round(bw / scale), round(bh / scale))
+        for (x, y, bw, bh), _ in found
+    ]
 
 
 def _cv2_detect(gray: np.ndarray, min_neighbors: int, min_size: int) -> list[tuple[Box, int]]:
@@ -205,5 +237,7 @@ def _cv2_detect(gray: np.ndarray, min_neighbors: int, min_size: int) -> list[tup
     finally:
         os.unlink(f.name)
     boxes, counts = clf.detectMultiScale2(gray, 1.1, min_neighbors, minSize=(min_size, min_size))
-    return [((int(b[0]), int(b[1]), int(b[2]), int(b[3])), int(n))
-            for b, n in zip(boxes, counts, strict=True)]
+    return [
+        ((int(b[0]), int(b[1]), int(b[2]), int(b[3])), int(n))
+        for b, n in zip(boxes, counts, strict=True)
+    ]

@@ -30,7 +30,9 @@ def _strip_prefix(key: str) -> str:
 def extract_state_dict(obj: Any, path: str = "checkpoint") -> dict[str, torch.Tensor]:
     """The model's state dict from a loaded checkpoint object, ``module.`` prefixes removed."""
     if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path}: not a Wav2Lip checkpoint (top level is {type(obj).__name__})")
+        raise CheckpointError(
+            f"{path}: not a Wav2Lip checkpoint (top level is {type(obj).__name__})"
+        )
     state = obj.get("state_dict", obj)
     if not isinstance(state, Mapping) or not state:
         raise CheckpointError(f"{path}: no 'state_dict' in the checkpoint")
@@ -67,7 +69,9 @@ def check_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], 
                 f"{path}: key {key!r} has shape {tuple(got.shape)}, expected {tuple(ref.shape)}"
             )
         if got.is_floating_point() != ref.is_floating_point():
-            raise CheckpointError(f"{path}: key {key!r} has dtype {got.dtype}, expected {ref.dtype}")
+            raise CheckpointError(
+                f"{path}: key {key!r} has dtype {got.dtype}, expected {ref.dtype}"
+            )
 
 
 def load_wav2lip(
@@ -86,7 +90,9 @@ def load_wav2lip(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated file, not a torch file, unsafe pickle
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(
+            f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
     state = extract_state_dict(obj, str(path))
     model = Wav2Lip()
     check_state_dict(model, state, str(path))

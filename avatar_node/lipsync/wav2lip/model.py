@@ -22,7 +22,12 @@ class ConvBN(nn.Module):
     """Conv2d → BatchNorm → (+ input if ``residual``) → ReLU; keys ``conv_block.{0,1}``."""
 
     def __init__(
-        self, cin: int, cout: int, kernel: int, stride: Stride, padding: int,
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: Stride,
+        padding: int,
         residual: bool = False,
     ) -> None:
         super().__init__()
@@ -56,16 +61,24 @@ class ConvTransposeBN(nn.Module):
         return self.act(self.conv_block(x))
 
 
-def _down(cin: int, cout: int, n_residual: int, kernel: int = 3, stride: Stride = 2,
-          padding: int = 1) -> list[nn.Module]:
+def _down(
+    cin: int, cout: int, n_residual: int, kernel: int = 3, stride: Stride = 2, padding: int = 1
+) -> list[nn.Module]:
     """One strided convolution followed by ``n_residual`` same-width residual convolutions."""
     layers: list[nn.Module] = [ConvBN(cin, cout, kernel, stride, padding)]
     layers += [ConvBN(cout, cout, 3, 1, 1, residual=True) for _ in range(n_residual)]
     return layers
 
 
-def _up(cin: int, cout: int, n_residual: int, kernel: int = 3, stride: int = 2, padding: int = 1,
-        output_padding: int = 1) -> nn.Sequential:
+def _up(
+    cin: int,
+    cout: int,
+    n_residual: int,
+    kernel: int = 3,
+    stride: int = 2,
+    padding: int = 1,
+    output_padding: int = 1,
+) -> nn.Sequential:
     """One transposed (upsampling) convolution followed by residual convolutions."""
     layers: list[nn.Module] = [ConvTransposeBN(cin, cout, kernel, stride, padding, output_padding)]
     layers += [ConvBN(cout, cout, 3, 1, 1, residual=True) for _ in range(n_residual)]
@@ -78,15 +91,17 @@ class Wav2Lip(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         # 96 → 96 → 48 → 24 → 12 → 6 → 3 → 1
-        self.face_encoder_blocks = nn.ModuleList([
-            nn.Sequential(ConvBN(6, 16, 7, 1, 3)),
-            nn.Sequential(*_down(16, 32, 2)),
-            nn.Sequential(*_down(32, 64, 3)),
-            nn.Sequential(*_down(64, 128, 2)),
-            nn.Sequential(*_down(128, 256, 2)),
-            nn.Sequential(*_down(256, 512, 1)),
-            nn.Sequential(ConvBN(512, 512, 3, 1, 0), ConvBN(512, 512, 1, 1, 0)),
-        ])
+        self.face_encoder_blocks = nn.ModuleList(
+            [
+                nn.Sequential(ConvBN(6, 16, 7, 1, 3)),
+                nn.Sequential(*_down(16, 32, 2)),
+                nn.Sequential(*_down(32, 64, 3)),
+                nn.Sequential(*_down(64, 128, 2)),
+                nn.Sequential(*_down(128, 256, 2)),
+                nn.Sequential(*_down(256, 512, 1)),
+                nn.Sequential(ConvBN(512, 512, 3, 1, 0), ConvBN(512, 512, 1, 1, 0)),
+            ]
+        )
         # 80×16 → 80×16 → 27×16 → 9×6 → 3×3 → 1×1
         self.audio_encoder = nn.Sequential(
             *_down(1, 32, 2, stride=1),
@@ -97,15 +112,17 @@ class Wav2Lip(nn.Module):
             ConvBN(512, 512, 1, 1, 0),
         )
         # each block's output is concatenated with the matching encoder feature map
-        self.face_decoder_blocks = nn.ModuleList([
-            nn.Sequential(ConvBN(512, 512, 1, 1, 0)),                       # 1×1, +512
-            _up(1024, 512, 1, stride=1, padding=0, output_padding=0),       # 3×3, +512
-            _up(1024, 512, 2),                                              # 6×6, +256
-            _up(768, 384, 2),                                               # 12×12, +128
-            _up(512, 256, 2),                                               # 24×24, +64
-            _up(320, 128, 2),                                               # 48×48, +32
-            _up(160, 64, 2),                                                # 96×96, +16
-        ])
+        self.face_decoder_blocks = nn.ModuleList(
+            [
+                nn.Sequential(ConvBN(512, 512, 1, 1, 0)),  # 1×1, +512
+                _up(1024, 512, 1, stride=1, padding=0, output_padding=0),  # 3×3, +512
+                _up(1024, 512, 2),  # 6×6, +256
+                _up(768, 384, 2),  # 12×12, +128
+                _up(512, 256, 2),  # 24×24, +64
+                _up(320, 128, 2),  # 48×48, +32
+                _up(160, 64, 2),  # 96×96, +16
+            ]
+        )
         self.output_block = nn.Sequential(
             ConvBN(80, 32, 3, 1, 1), nn.Conv2d(32, 3, 1, 1, 0), nn.Sigmoid()
         )
