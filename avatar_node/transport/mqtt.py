@@ -7,6 +7,7 @@ and enqueue, never run a model.
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -26,6 +27,7 @@ log = get_logger(__name__)
 MessageHandler = Callable[[str, bytes], None]
 # Reason codes meaning "this broker does not speak MQTT 5" (3.1.1 CONNACK 1, MQTT 5 0x84).
 _PROTOCOL_REFUSED = {1, 0x84}
+FALLBACK_AFTER_S = 3.0
 
 
 class MqttTransport:
@@ -111,6 +113,24 @@ class MqttTransport:
             **self._connect_kwargs(),  # type: ignore[arg-type]
         )
         self.client.loop_start()
+        if self.protocol == 5:
+            timer = threading.Timer(FALLBACK_AFTER_S, self._check_silent_refusal)
+            timer.daemon = True
+            timer.start()
+
+    def _check_silent_refusal(self) -> None:
+        """Some 3.1.1-only brokers (amqtt) neither answer nor close an MQTT 5 CONNECT.
+
+        If the broker's port accepts TCP but no CONNACK came, fall back to 3.1.1.
+        """
+        if self._ever_connected or self._closing or self.protocol != 5:
+            return
+        try:
+            with socket.create_connection((self.settings.host, self.settings.port), timeout=1):
+                pass
+        except OSError:
+            return  # broker simply down: keep MQTT 5 and keep retrying
+        self._fall_back()
 
     def wait_connected(self, timeout: float) -> bool:
         return self.connected.wait(timeout)
@@ -188,6 +208,7 @@ class MqttTransport:
 
         def rebuild() -> None:
             old = self.client
+            old.disconnect()
             old.loop_stop()
             self.client = self._make_client()
             self._failed_attempts = 0
