@@ -46,7 +46,7 @@ class FakeVoice:
 
 
 class Harness:
-    def __init__(self, voice: FakeVoice, depth: int = 8):
+    def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None):
         self.messages: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         topics = Topics("p", "n")
@@ -59,12 +59,14 @@ class Harness:
             on_queued=lambda u: self.emitter.event("c", "queued", u),
         )
         self.emitter.status["c"] = ChannelStatus(["default"], [], 25.0, self.queue.__len__)
-        self.runner = ChannelRunner("c", self.queue, self.emitter, voices, None)
+        self.runner = ChannelRunner("c", self.queue, self.emitter, voices, avatars)
         self.runner.start()
 
     def publish(self, topic, payload, qos, retain):
+        leaf = topic.rsplit("/", 1)[-1]
         with self.lock:
-            self.messages.append((topic.rsplit("/", 1)[-1], json.loads(payload)))
+            self.messages.append((leaf, {"jpeg": payload} if leaf == "snapshot"
+                                  else json.loads(payload)))  # fmt: skip
         return True
 
     def say(self, text, utt_id, **kw):
@@ -88,9 +90,9 @@ class Harness:
             time.sleep(0.01)
         raise AssertionError(f"no end for {utt_id}: {self.events(utt_id)}")
 
-    def audio(self, utt_id):
+    def audio(self, utt_id, leaf_name="audio"):
         with self.lock:
-            return [m for leaf, m in self.messages if leaf == "audio" and m["id"] == utt_id]
+            return [m for leaf, m in self.messages if leaf == leaf_name and m["id"] == utt_id]
 
 
 @pytest.fixture
@@ -207,3 +209,34 @@ def test_streaming_source_gives_sentences_as_they_complete():
     assert src.next(never) == "How are you"  # flushed by the idle timeout
     assert time.monotonic() - t0 >= 0.2
     assert src.next(never) is None and src.exhausted()
+
+
+def test_frames_follow_the_audio_clock_without_drift(tmp_path):
+    from avatar_node.pipeline.registry import AvatarRegistry
+    from avatar_node.settings import AvatarSettings, LipsyncSettings
+
+    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
+                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
+    avatars.load_all()
+    h = Harness(FakeVoice(), avatars=avatars)
+    try:
+        # Odd sentence lengths so chunk boundaries fall between frames.
+        h.say("A b. Ccc dd eee. F. Gggg hhhh iiii jjjj kkkk. Lm nop.", "fr")
+        assert h.wait_end("fr")["type"] == "finished"
+        chunks = h.audio("fr")
+        frames = h.audio("fr", "frames")
+        total_ms = sum(c["duration_ms"] for c in chunks)
+        assert [f["seq"] for f in frames] == list(range(len(frames)))
+        assert len(frames) == round(total_ms * 25 / 1000)
+        assert [f["final"] for f in frames].count(True) == 1 and frames[-1]["final"]
+        for f in frames:
+            assert f["pts_ms"] == pytest.approx(f["seq"] * 40.0)
+        for c in chunks:  # each chunk gets round(duration * fps) frames, +-1
+            inside = [f for f in frames if c["start_ms"] <= f["pts_ms"] + 20 < c["start_ms"]
+                      + c["duration_ms"]]  # fmt: skip
+            assert abs(len(inside) - c["duration_ms"] * 25 / 1000) <= 1
+        # audio of a chunk goes out before its frames
+        order = [(leaf, m.get("seq")) for leaf, m in h.messages if leaf in ("audio", "frames")]
+        assert order[0] == ("audio", 0)
+    finally:
+        h.runner.stop()
