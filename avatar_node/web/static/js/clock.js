@@ -18,11 +18,13 @@ function gateOpen(p, u, c, wall) {
   if (u.framesFinal || u.ended) return true;
   const endMs = c.startMs + c.durationMs;
   const have = u.maxPtsMs + u.frameMs; // frames cover media time up to here
-  if (have >= Math.min(c.startMs + p.leadMs, endMs)) {
-    const rate = u.frameRate(wall);
-    if (rate === null || rate >= 1 || have >= endMs) return true;
-    return have >= endMs - rate * (endMs - c.startMs);
+  if (have >= endMs) return true;
+  if (have >= c.startMs + p.leadMs) {
+    const rate = u.frameRate();
+    if (rate === null || rate >= 1) return true;
+    if (have >= endMs - rate * (endMs - c.startMs)) return true;
   }
+  // Frames stopped coming (a node without lip sync, lost QoS 0 frames): play the sound anyway.
   if (wall - Math.max(c.arrivedAt, u.lastFrameAt ?? 0) > NO_FRAMES_WAIT_MS) {
     p.hooks.stats.audioWithoutFrames++;
     return true;

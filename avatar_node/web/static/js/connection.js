@@ -1,10 +1,19 @@
 // MQTT over WebSockets with mqtt.js. mqtt.js's own reconnect timer is fixed-period, so it is off
 // (reconnectPeriod 0) and this module reconnects with exponential back-off plus jitter instead:
 // 0.5 s, 1 s, 2 s … capped at 30 s, reset after a successful connect.
+//
+// The pump: mosquitto 2.0 with libwebsockets (Debian's 2.0.11, measured) writes to WebSocket
+// clients only when its main loop wakes, about every 100 ms when nothing else happens, one
+// buffer at a time: ~40 KB/s, far below 25 frames/s of 10-20 KB. Any inbound packet wakes it,
+// so while an utterance streams the kiosk sends MQTT PINGREQs at `pump_hz` (default 200;
+// 2 bytes each, answered by 2-byte PINGRESPs). `?pump=0` turns it off for brokers without
+// this problem.
 
 import mqtt from "../vendor/mqtt.esm.js";
 
 const TOPICS = ["avatar", "audio", "frames", "events", "state", "control"];
+const STREAM_KINDS = ["audio", "frames", "events"];
+const PUMP_HOLD_MS = 3000; // keep pumping this long after the last streamed message
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 
@@ -22,6 +31,9 @@ export class Connection {
     this.timer = null;
     this.client = null;
     this.connected = false;
+    this.pumpHz = params.pumpHz ?? 200;
+    this.pumpTimer = null;
+    this.lastStreamAt = 0;
   }
 
   start() {
@@ -39,6 +51,7 @@ export class Connection {
     this.client.on("message", (topic, payload) => {
       const kind = topic.slice(this.base.length + 1);
       if (topic.startsWith(this.base + "/") && TOPICS.includes(kind)) {
+        if (STREAM_KINDS.includes(kind)) this.#pump();
         this.handlers.onMessage(kind, payload);
       }
     });
@@ -70,10 +83,25 @@ export class Connection {
     }, jittered);
   }
 
+  /** Starts (or extends) the wake-up pings while the node streams; see the module comment. */
+  #pump() {
+    this.lastStreamAt = performance.now();
+    if (this.pumpTimer || this.pumpHz <= 0) return;
+    this.pumpTimer = setInterval(() => {
+      if (!this.connected || performance.now() - this.lastStreamAt > PUMP_HOLD_MS) {
+        clearInterval(this.pumpTimer);
+        this.pumpTimer = null;
+        return;
+      }
+      this.client.sendPing();
+    }, 1000 / this.pumpHz);
+  }
+
   /** Publishes plain text to {prefix}/{channel}/say (QoS 1). */
   say(text) {
     if (!this.client || !this.connected) return false;
     this.client.publish(`${this.base}/say`, text, { qos: 1 });
+    this.#pump(); // the reply starts streaming in a moment
     return true;
   }
 }

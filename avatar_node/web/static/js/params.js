@@ -1,5 +1,5 @@
 // Page settings: server-injected defaults (window.AVATAR_KIOSK_DEFAULTS, from /config.js),
-// overridden by query parameters: ws, channel, prefix, lead_ms, status, input.
+// overridden by query parameters: ws, channel, prefix, lead_ms, status, input, pump.
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -26,11 +26,13 @@ export function readParams(search = location.search, defaults = window.AVATAR_KI
     leadMs: Number(pick("lead_ms") ?? 200),
     showStatus: flag(pick("status"), true),
     showInput: flag(pick("input"), true),
+    pumpHz: Number(pick("pump") ?? 200),
   };
   if (!NAME_RE.test(p.channel)) throw new Error(`bad channel: ${p.channel}`);
   // A prefix may contain '/' levels but never MQTT wildcards.
   if (!p.prefix || /[#+]/.test(p.prefix)) throw new Error(`bad prefix: ${p.prefix}`);
   if (!/^wss?:\/\//.test(p.ws)) throw new Error(`bad ws url: ${p.ws}`);
   if (!Number.isFinite(p.leadMs) || p.leadMs < 0 || p.leadMs > 10000) p.leadMs = 200;
+  if (!Number.isFinite(p.pumpHz) || p.pumpHz < 0 || p.pumpHz > 1000) p.pumpHz = 200;
   return p;
 }

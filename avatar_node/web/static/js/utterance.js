@@ -36,10 +36,10 @@ export class Utterance {
     return this.segments.length ? this.segments[0].t0 + ms / 1000 : null;
   }
 
-  /** Media-ms of frames received per wall-ms since the first frame (null until measurable). */
-  frameRate(nowWall) {
+  /** Media-ms of frames received per wall-ms while frames were coming (null until measurable). */
+  frameRate() {
     if (this.firstFrameAt === null) return null;
-    const wall = nowWall - this.firstFrameAt;
+    const wall = this.lastFrameAt - this.firstFrameAt;
     if (wall < 300) return null;
     return (this.maxPtsMs - this.firstFramePts) / wall;
   }
