@@ -152,3 +152,19 @@ def test_japanese_ipa_variants(fake_openjtalk: list[str]) -> None:
     assert japanese.japanese_to_ipa("日本") == "ko↓t#ta ʃi↑N"
     assert japanese.japanese_cleaners("日本") == "ko↓Qta ʃi↑N."
     assert clean_text("[JA]日本[JA]", ["zh_ja_mixture_cleaners"]) == "ko↓Qta ʃi↑N."
+
+
+def test_sanskrit_segments() -> None:
+    # Without indic_transliteration this fails with MissingDependency naming the package.
+    assert clean_text("[SA]नमस्ते। धर्मः॥[SA]", ["cjks_cleaners"]) == "nəməst⁼eː, dʰəɾməhə*."
+    assert clean_text("नमस्ते॥", ["sanskrit_cleaners"]) == "नमस्ते।"
+
+
+def test_english_cleaners2_espeak() -> None:
+    """jaywalnut310's LJSpeech front-end: espeak IPA with stress and punctuation."""
+    # Without phonemizer/espeak this fails with MissingDependency saying what to install.
+    cleaned = clean_text("Hello world, this is a test.", ["english_cleaners2"])
+    assert cleaned == "həlˈoʊ wˈɜːld, ðɪs ɪz ɐ tˈɛst."
+    assert clean_text("Hello world, this is a test.", ["english_cleaners"]) == (
+        "həloʊ wɜːld ðɪs ɪz ɐ tɛst"
+    )
