@@ -1,0 +1,108 @@
+"""HiFi-GAN generator (``dec``): latent frames ``[B, C, T]`` → audio ``[B, 1, T·hop]``.
+
+Residual blocks of type "1" (two convolutions per dilation) and "2" (one per dilation). All
+weight-normalised layers are plain convolutions with the norm folded at load time. Activations
+that are not needed afterwards are updated in place to save allocations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LRELU_SLOPE = 0.1
+
+
+def _same_padding(kernel_size: int, dilation: int) -> int:
+    return (kernel_size * dilation - dilation) // 2
+
+
+class ResBlock1(nn.Module):
+    """Per dilation d: x += conv(k, 1)(lrelu(conv(k, d)(lrelu(x))))."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, dilation=d,
+                      padding=_same_padding(kernel_size, d))
+            for d in dilations
+        )
+        self.convs2 = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, padding=_same_padding(kernel_size, 1))
+            for _ in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv1, conv2 in zip(self.convs1, self.convs2, strict=True):
+            y = conv1(F.leaky_relu(x, LRELU_SLOPE))
+            y = conv2(F.leaky_relu_(y, LRELU_SLOPE))
+            x = y.add_(x)
+        return x
+
+
+class ResBlock2(nn.Module):
+    """Per dilation d: x += conv(k, d)(lrelu(x))."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv1d(channels, channels, kernel_size, dilation=d,
+                      padding=_same_padding(kernel_size, d))
+            for d in dilations
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = conv(F.leaky_relu(x, LRELU_SLOPE)).add_(x)
+        return x
+
+
+class HifiGanGenerator(nn.Module):
+    """``dec``: conv_pre (+cond) → [lrelu → upsample → mean of resblocks]×n → conv_post → tanh."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes: Sequence[int],
+        resblock_dilation_sizes: Sequence[Sequence[int]],
+        upsample_rates: Sequence[int],
+        upsample_initial_channel: int,
+        upsample_kernel_sizes: Sequence[int],
+        gin_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        if resblock not in ("1", "2"):
+            raise ValueError(f"unknown resblock type {resblock!r} (expected '1' or '2')")
+        block = ResBlock1 if resblock == "1" else ResBlock2
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
+        self.ups = nn.ModuleList()
+        self.resblocks = nn.ModuleList()
+        channels = upsample_initial_channel
+        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
+            channels = upsample_initial_channel // (2 ** (i + 1))
+            self.ups.append(
+                nn.ConvTranspose1d(channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2)
+            )
+            for k, dilations in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
+                self.resblocks.append(block(channels, k, dilations))
+        self.conv_post = nn.Conv1d(channels, 1, 7, padding=3, bias=False)
+        self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels else None
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.conv_pre(x)
+        if g is not None and self.cond is not None:
+            x = x + self.cond(g)
+        for i, up in enumerate(self.ups):
+            x = up(F.leaky_relu(x, LRELU_SLOPE))
+            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
+            total = blocks[0](x)
+            for block in blocks[1:]:
+                total = total.add_(block(x))
+            x = total.div_(self.num_kernels)
+        x = self.conv_post(F.leaky_relu_(x))
+        return torch.tanh_(x)
