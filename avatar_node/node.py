@@ -56,6 +56,8 @@ class Node:
         self.emitter = Emitter(self.transport.publish, self.topics)
         self.extra_handlers: dict[str, TopicHandler] = {}
         self.on_connected_hooks: list[Callable[[], None]] = []
+        self.channel_avatar: dict[str, str] = dict.fromkeys(node.channels, node.default_avatar)
+        """The avatar each channel shows by default (changeable at run time, e.g. from HA)."""
         self.channels: dict[str, ChannelRunner] = {}
         self._streams: dict[tuple[str, str], Utterance] = {}
         self._streams_lock = threading.Lock()
@@ -111,6 +113,21 @@ class Node:
         self.transport.stop()
         log.info("node stopped")
 
+    def add_handler(self, topic: str, handler: TopicHandler, qos: int = 1) -> None:
+        """Subscribe ``topic`` (exact) and route its messages to ``handler`` (integrations).
+
+        Call before :meth:`start`; the subscription is renewed on every reconnect.
+        """
+        self.extra_handlers[topic] = handler
+        self.transport.subscriptions.append((topic, qos))
+
+    def set_channel_avatar(self, channel: str, avatar: str) -> None:
+        """Switch a channel's default avatar; re-publishes its retained ``avatar`` message."""
+        if self.avatars is not None:
+            self.avatars.get(avatar)  # raises UnknownAvatar / EngineError
+        self.channel_avatar[channel] = avatar
+        self._publish_avatar(channel)
+
     def _channel_fps(self) -> float:
         return float(self.settings.avatars[self.settings.node.default_avatar].fps)
 
@@ -125,7 +142,7 @@ class Node:
     def _publish_avatar(self, channel: str) -> None:
         if self.avatars is None or self.avatars.engine is None:
             return
-        name = self.settings.node.default_avatar
+        name = self.channel_avatar[channel]
         try:
             avatar = self.avatars.get(name)
         except AvatarError:
@@ -183,7 +200,7 @@ class Node:
                    opts: SayOptions) -> Utterance:  # fmt: skip
         n = self.settings.node
         voice = opts.voice or n.default_voice
-        avatar = opts.avatar or n.default_avatar
+        avatar = opts.avatar or self.channel_avatar[channel]
         self.voices.check_request(voice, opts.speaker)
         if self.avatars is not None:
             self.avatars.check(avatar)
