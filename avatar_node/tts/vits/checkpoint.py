@@ -92,7 +92,9 @@ def speaker_names(config: dict[str, Any]) -> dict[str, int]:
     return {}
 
 
-def load_checkpoint_voice(config_path: str | Path, checkpoint_path: str | Path) -> CheckpointVoiceData:
+def load_checkpoint_voice(
+    config_path: str | Path, checkpoint_path: str | Path
+) -> CheckpointVoiceData:
     """Read config and checkpoint, check they agree, build the model (CPU, float32)."""
     config = read_config(config_path)
     data = config.get("data", {})
@@ -123,8 +125,7 @@ def load_checkpoint_voice(config_path: str | Path, checkpoint_path: str | Path) 
         n_speakers = n_speakers_cfg
     elif n_speakers_cfg > 1:
         raise CheckpointError(
-            f"{source}: the config says n_speakers={n_speakers_cfg} but key emb_g.weight is "
-            "missing"
+            f"{source}: the config says n_speakers={n_speakers_cfg} but key emb_g.weight is missing"
         )
     else:
         n_speakers = 0

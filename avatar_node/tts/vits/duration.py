@@ -31,8 +31,14 @@ class DilatedDepthSeparableConv(nn.Module):
             dilation = kernel_size**i
             padding = (kernel_size * dilation - dilation) // 2
             self.convs_sep.append(
-                nn.Conv1d(channels, channels, kernel_size, groups=channels, dilation=dilation,
-                          padding=padding)
+                nn.Conv1d(
+                    channels,
+                    channels,
+                    kernel_size,
+                    groups=channels,
+                    dilation=dilation,
+                    padding=padding,
+                )
             )
             self.convs_1x1.append(nn.Conv1d(channels, channels, 1))
             self.norms_1.append(ChannelLayerNorm(channels))
@@ -75,8 +81,13 @@ class ConvFlow(nn.Module):
     """Coupling flow: x1 is transformed by a spline whose parameters come from x0 and cond."""
 
     def __init__(
-        self, in_channels: int, filter_channels: int, kernel_size: int, n_layers: int,
-        num_bins: int = 10, tail_bound: float = 5.0,
+        self,
+        in_channels: int,
+        filter_channels: int,
+        kernel_size: int,
+        n_layers: int,
+        num_bins: int = 10,
+        tail_bound: float = 5.0,
     ) -> None:
         super().__init__()
         self.half_channels = in_channels // 2
@@ -96,8 +107,12 @@ class ConvFlow(nn.Module):
         k = self.num_bins
         scale = math.sqrt(self.filter_channels)
         x1 = rational_quadratic_spline(
-            x1, h[..., :k] / scale, h[..., k : 2 * k] / scale, h[..., 2 * k :],
-            inverse=True, tail_bound=self.tail_bound,
+            x1,
+            h[..., :k] / scale,
+            h[..., k : 2 * k] / scale,
+            h[..., 2 * k :],
+            inverse=True,
+            tail_bound=self.tail_bound,
         )
         return torch.cat([x0, x1], dim=1) * mask
 
@@ -106,8 +121,14 @@ class StochasticDurationPredictor(nn.Module):
     """SDP in reverse: noise ``[B, 2, L]`` → log-durations ``[B, 1, L]``."""
 
     def __init__(
-        self, in_channels: int, kernel_size: int = 3, n_flows: int = 4, gin_channels: int = 0,
-        num_bins: int = 10, tail_bound: float = 5.0, dds_layers: int = 3,
+        self,
+        in_channels: int,
+        kernel_size: int = 3,
+        n_flows: int = 4,
+        gin_channels: int = 0,
+        num_bins: int = 10,
+        tail_bound: float = 5.0,
+        dds_layers: int = 3,
     ) -> None:
         super().__init__()
         filters = in_channels  # the reference overrides its filter argument with in_channels
@@ -122,7 +143,10 @@ class StochasticDurationPredictor(nn.Module):
         self.cond = nn.Conv1d(gin_channels, filters, 1) if gin_channels else None
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor,
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        noise: torch.Tensor,
         g: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``noise`` is the already-scaled ``eps·noise_scale_w``."""

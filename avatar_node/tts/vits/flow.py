@@ -14,7 +14,11 @@ class WaveNetStack(nn.Module):
     """WN: gated dilated convolutions with residual and skip outputs, optional conditioning."""
 
     def __init__(
-        self, hidden_channels: int, kernel_size: int, dilation_rate: int, n_layers: int,
+        self,
+        hidden_channels: int,
+        kernel_size: int,
+        dilation_rate: int,
+        n_layers: int,
         gin_channels: int = 0,
     ) -> None:
         super().__init__()
@@ -26,8 +30,13 @@ class WaveNetStack(nn.Module):
             dilation = dilation_rate**i
             padding = (kernel_size * dilation - dilation) // 2
             self.in_layers.append(
-                nn.Conv1d(hidden_channels, 2 * hidden_channels, kernel_size, dilation=dilation,
-                          padding=padding)
+                nn.Conv1d(
+                    hidden_channels,
+                    2 * hidden_channels,
+                    kernel_size,
+                    dilation=dilation,
+                    padding=padding,
+                )
             )
             out = 2 * hidden_channels if i < n_layers - 1 else hidden_channels
             self.res_skip_layers.append(nn.Conv1d(hidden_channels, out, 1))
@@ -63,8 +72,13 @@ class MeanOnlyCoupling(nn.Module):
     """ResidualCouplingLayer with ``mean_only=True``: x1 ← x1 − m(x0) in reverse."""
 
     def __init__(
-        self, channels: int, hidden_channels: int, kernel_size: int, dilation_rate: int,
-        n_layers: int, gin_channels: int = 0,
+        self,
+        channels: int,
+        hidden_channels: int,
+        kernel_size: int,
+        dilation_rate: int,
+        n_layers: int,
+        gin_channels: int = 0,
     ) -> None:
         super().__init__()
         self.half_channels = channels // 2
@@ -72,9 +86,7 @@ class MeanOnlyCoupling(nn.Module):
         self.enc = WaveNetStack(hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels)
         self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
 
-    def reverse(
-        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None
-    ) -> torch.Tensor:
+    def reverse(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         x0, x1 = torch.split(x, [self.half_channels] * 2, dim=1)
         h = self.enc(self.pre(x0) * mask, mask, g=g)
         mean = self.post(h) * mask
@@ -85,9 +97,7 @@ class MeanOnlyCoupling(nn.Module):
 class FlowFlip(nn.Module):
     """Channel flip between couplings."""
 
-    def reverse(
-        self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None
-    ) -> torch.Tensor:
+    def reverse(self, x: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         return torch.flip(x, [1])
 
 
@@ -95,15 +105,22 @@ class ResidualCouplingFlow(nn.Module):
     """``flow``: n couplings each followed by a flip; inference runs it in reverse."""
 
     def __init__(
-        self, channels: int, hidden_channels: int, kernel_size: int, dilation_rate: int,
-        n_layers: int, n_flows: int = 4, gin_channels: int = 0,
+        self,
+        channels: int,
+        hidden_channels: int,
+        kernel_size: int,
+        dilation_rate: int,
+        n_layers: int,
+        n_flows: int = 4,
+        gin_channels: int = 0,
     ) -> None:
         super().__init__()
         self.flows = nn.ModuleList()
         for _ in range(n_flows):
             self.flows.append(
-                MeanOnlyCoupling(channels, hidden_channels, kernel_size, dilation_rate, n_layers,
-                                 gin_channels)
+                MeanOnlyCoupling(
+                    channels, hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels
+                )
             )
             self.flows.append(FlowFlip())
 

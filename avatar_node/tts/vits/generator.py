@@ -26,8 +26,9 @@ class ResBlock1(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
         super().__init__()
         self.convs1 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel_size, dilation=d,
-                      padding=_same_padding(kernel_size, d))
+            nn.Conv1d(
+                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
+            )
             for d in dilations
         )
         self.convs2 = nn.ModuleList(
@@ -49,8 +50,9 @@ class ResBlock2(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel_size, dilation=d,
-                      padding=_same_padding(kernel_size, d))
+            nn.Conv1d(
+                channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
+            )
             for d in dilations
         )
 
@@ -86,7 +88,9 @@ class HifiGanGenerator(nn.Module):
         for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
             channels = upsample_initial_channel // (2 ** (i + 1))
             self.ups.append(
-                nn.ConvTranspose1d(channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2)
+                nn.ConvTranspose1d(
+                    channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2
+                )
             )
             for k, dilations in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
                 self.resblocks.append(block(channels, k, dilations))

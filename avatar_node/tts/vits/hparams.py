@@ -91,4 +91,6 @@ class VitsHParams:
                 use_sdp=bool(model.get("use_sdp", True)),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(f"config 'model' section is incomplete or invalid: {exc!r}") from exc
+            raise CheckpointError(
+                f"config 'model' section is incomplete or invalid: {exc!r}"
+            ) from exc

@@ -55,26 +55,48 @@ class VitsSynthesizer(nn.Module):
         super().__init__()
         self.hp = hp
         self.enc_p = TextEncoder(
-            hp.n_vocab, hp.inter_channels, hp.hidden_channels, hp.filter_channels, hp.n_heads,
-            hp.n_layers, hp.kernel_size, hp.window_size, hp.heads_share,
+            hp.n_vocab,
+            hp.inter_channels,
+            hp.hidden_channels,
+            hp.filter_channels,
+            hp.n_heads,
+            hp.n_layers,
+            hp.kernel_size,
+            hp.window_size,
+            hp.heads_share,
         )
         self.dp: nn.Module
         if hp.use_sdp:
             self.dp = StochasticDurationPredictor(
-                hp.hidden_channels, 3, hp.sdp_flows, hp.gin_channels, hp.sdp_bins,
-                hp.sdp_tail_bound, hp.sdp_dds_layers,
+                hp.hidden_channels,
+                3,
+                hp.sdp_flows,
+                hp.gin_channels,
+                hp.sdp_bins,
+                hp.sdp_tail_bound,
+                hp.sdp_dds_layers,
             )
         else:
             self.dp = DurationPredictor(
                 hp.hidden_channels, hp.dp_filter_channels, hp.dp_kernel_size, hp.gin_channels
             )
         self.flow = ResidualCouplingFlow(
-            hp.inter_channels, hp.hidden_channels, hp.flow_kernel_size, hp.flow_dilation_rate,
-            hp.flow_wn_layers, hp.flow_count, hp.gin_channels,
+            hp.inter_channels,
+            hp.hidden_channels,
+            hp.flow_kernel_size,
+            hp.flow_dilation_rate,
+            hp.flow_wn_layers,
+            hp.flow_count,
+            hp.gin_channels,
         )
         self.dec = HifiGanGenerator(
-            hp.inter_channels, hp.resblock, hp.resblock_kernel_sizes, hp.resblock_dilation_sizes,
-            hp.upsample_rates, hp.upsample_initial_channel, hp.upsample_kernel_sizes,
+            hp.inter_channels,
+            hp.resblock,
+            hp.resblock_kernel_sizes,
+            hp.resblock_dilation_sizes,
+            hp.upsample_rates,
+            hp.upsample_initial_channel,
+            hp.upsample_kernel_sizes,
             hp.gin_channels,
         )
         self.emb_g = nn.Embedding(hp.n_speakers, hp.gin_channels) if hp.n_speakers > 0 else None
@@ -134,7 +156,9 @@ class VitsSynthesizer(nn.Module):
         channels = m_p.shape[1]
         if eps_z is None:  # the reference's randn_like of a transposed (C·T, 1, C) tensor
             eps_z = torch.empty_strided(
-                (batch, channels, frames), (channels * frames, 1, channels), device=device,
+                (batch, channels, frames),
+                (channels * frames, 1, channels),
+                device=device,
                 dtype=m_p.dtype,
             ).normal_()
         else:
@@ -156,7 +180,9 @@ class VitsSynthesizer(nn.Module):
         return out
 
 
-def _leading(noise: torch.Tensor, size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def _leading(
+    noise: torch.Tensor, size: int, device: torch.device, dtype: torch.dtype
+) -> torch.Tensor:
     """Leading slice ``[..., :size]`` of an injected noise tensor, with a batch axis."""
     if noise.dim() == 2:
         noise = noise.unsqueeze(0)

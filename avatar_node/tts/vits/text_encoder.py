@@ -162,7 +162,12 @@ class TextEncoder(nn.Module):
         self.hidden_channels = hidden_channels
         self.emb = nn.Embedding(n_vocab, hidden_channels)
         self.encoder = TransformerEncoder(
-            hidden_channels, filter_channels, n_heads, n_layers, kernel_size, window_size,
+            hidden_channels,
+            filter_channels,
+            n_heads,
+            n_layers,
+            kernel_size,
+            window_size,
             heads_share,
         )
         self.proj = nn.Conv1d(hidden_channels, out_channels * 2, 1)

@@ -55,7 +55,8 @@ def prepare_state_dict(
         if not isinstance(tensor, torch.Tensor):
             raise CheckpointError(f"checkpoint entry {key!r} is not a tensor")
         for suffix, part in (
-            (".weight_g", "g"), (".weight_v", "v"),
+            (".weight_g", "g"),
+            (".weight_v", "v"),
             (".parametrizations.weight.original0", "g"),
             (".parametrizations.weight.original1", "v"),
         ):
@@ -81,7 +82,11 @@ def prepare_state_dict(
 
 
 def build_model(
-    hp: VitsHParams, state: Mapping[str, torch.Tensor], origin: Mapping[str, str], source: str
+    hp: VitsHParams,
+    state: Mapping[str, torch.Tensor],
+    origin: Mapping[str, str],
+    source: str,
+    ignore_unexpected: bool = False,
 ) -> VitsSynthesizer:
     """Build the model and assign ``state`` strictly (CPU, float32, eval mode)."""
     model = VitsSynthesizer(hp)  # on the CPU: a first 'meta' build costs ~2 s of warm-up
@@ -91,7 +96,9 @@ def build_model(
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise CheckpointError(f"{source}: key {missing[0]} is missing{more}")
     unexpected = [k for k in state if k not in expected]
-    if unexpected:
+    if ignore_unexpected:
+        state = {k: v for k, v in state.items() if k in expected}
+    elif unexpected:
         more = f" (and {len(unexpected) - 1} more)" if len(unexpected) > 1 else ""
         raise CheckpointError(
             f"{source}: unexpected key {origin.get(unexpected[0], unexpected[0])}{more}; "
@@ -103,9 +110,7 @@ def build_model(
                 f"{source}: key {origin.get(key, key)} has shape {list(state[key].shape)}, "
                 f"the config gives {list(ref.shape)}"
             )
-    model.load_state_dict(
-        {k: v.contiguous() for k, v in state.items()}, strict=True, assign=True
-    )
+    model.load_state_dict({k: v.contiguous() for k, v in state.items()}, strict=True, assign=True)
     model.eval()
     model.requires_grad_(False)
     return model
