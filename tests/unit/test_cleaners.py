@@ -16,6 +16,7 @@ from avatar_node.tts.text.cleaners import (
     clean_text,
     intersperse,
     text_to_sequence,
+    warm_up,
 )
 
 CJKE2 = ["cjke_cleaners2"]
@@ -174,3 +175,16 @@ def test_symbols_from_uma_config_cover_cjke2_output() -> None:
     ids, dropped = text_to_sequence("[EN]Mr. Smith paid $3.50.[EN]", UMA_SYMBOLS, CJKE2, True)
     assert dropped == []
     assert ids[0] == 0 and ids[-1] == 0
+
+
+def test_warm_up_reports_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyopenjtalk", None)
+    status = warm_up(["cjke_cleaners2"])
+    assert set(status) == {"ZH", "JA", "KO", "EN"}
+    assert status["ZH"] is None and status["EN"] is None and status["KO"] is None
+    assert status["JA"] is not None and "pip install pyopenjtalk" in status["JA"]
+
+
+def test_warm_up_rejects_unknown_cleaners() -> None:
+    with pytest.raises(CheckpointError):
+        warm_up(["nope_cleaners"])

@@ -21,7 +21,13 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
-from avatar_node.errors import AvatarError, BadRequest, CheckpointError, EngineError
+from avatar_node.errors import (
+    AvatarError,
+    BadRequest,
+    CheckpointError,
+    EngineError,
+    MissingDependency,
+)
 from avatar_node.tts.text import english, japanese, korean, mandarin, western
 
 log = structlog.get_logger(__name__)
@@ -158,6 +164,22 @@ LANGUAGE_MARKS: dict[str, str] = {
 }  # fmt: skip
 
 
+#: Languages each cleaner can speak (mark names); used by :func:`warm_up`.
+CLEANER_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "chinese_cleaners": ("ZH",),
+    "zh_ja_mixture_cleaners": ("ZH", "JA"),
+    "cjks_cleaners": ("ZH", "JA", "KO", "SA", "EN"),
+    "cjke_cleaners": ("ZH", "JA", "KO", "EN"),
+    "cjke_cleaners2": ("ZH", "JA", "KO", "EN"),
+    "japanese_cleaners": ("JA",),
+    "japanese_cleaners2": ("JA",),
+    "korean_cleaners": ("KO",),
+    "english_cleaners": ("EN",),
+    "english_cleaners2": ("EN",),
+}
+_WARM_UP_SAMPLES = {"ZH": "你好1", "JA": "こんにちは", "KO": "안녕 1개", "EN": "hi 1", "SA": "नमः"}
+
+
 def resolve_cleaner(name: str) -> Cleaner:
     """The cleaner called ``name``; an unknown name is a config problem (CheckpointError)."""
     try:
@@ -189,6 +211,31 @@ def apply_language_marks(text: str, language: str | None, cleaner_names: list[st
     if not mark or not MARK_AWARE.intersection(cleaner_names):
         return text
     return f"{mark}{text}{mark}"
+
+
+def warm_up(cleaner_names: list[str]) -> dict[str, str | None]:
+    """Load every package the cleaners need now (not on the first utterance).
+
+    Returns language mark -> None when that language works, or the MissingDependency message
+    when its optional package is absent (e.g. Japanese without pyopenjtalk). Unknown cleaner
+    names raise CheckpointError.
+    """
+    status: dict[str, str | None] = {}
+    for name in cleaner_names:
+        resolve_cleaner(name)
+        for lang in CLEANER_LANGUAGES.get(name, ()):
+            sample = _WARM_UP_SAMPLES[lang]
+            text = f"[{lang}]{sample}[{lang}]" if name in MARK_AWARE else sample
+            try:
+                clean_text(text, [name])
+            except MissingDependency as exc:
+                status[lang] = exc.message
+                log.info(
+                    "text_language_unavailable", cleaner=name, language=lang, reason=exc.message
+                )
+            else:
+                status.setdefault(lang, None)
+    return status
 
 
 def clean_text(text: str, cleaner_names: list[str]) -> str:

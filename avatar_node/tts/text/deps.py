@@ -31,7 +31,6 @@ PINNED: dict[str, tuple[str, str]] = {
     "jamo": ("jamo==0.4.1", ""),
     "ko_pron": ("ko_pron==1.3", ""),
     "indic_transliteration": ("indic_transliteration==2.3.82", ""),
-    "pyopenjtalk": ("pyopenjtalk", "; it also needs the Open JTalk dictionary (see japanese.py)"),
     "phonemizer": ("phonemizer", " and the espeak-ng library (apt-get install espeak-ng)"),
 }
 

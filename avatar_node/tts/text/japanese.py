@@ -15,6 +15,7 @@ that silently: a missing package or dictionary raises MissingDependency saying w
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from types import ModuleType
@@ -53,26 +54,29 @@ ROMAJI_TO_IPA2: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _INSTALL = (
-    "pip install pyopenjtalk (a build that imports with this numpy) and make its Open JTalk "
-    "dictionary available: run `python -c \"import pyopenjtalk; pyopenjtalk.g2p('a')\"` once "
-    "with internet access, or unpack open_jtalk_dic_utf_8-1.11 and set OPEN_JTALK_DICT_DIR"
+    "pip install pyopenjtalk (a build that imports with this numpy), then make its Open JTalk "
+    "dictionary available: run `python -c \"import pyopenjtalk; pyopenjtalk.g2p('a')\"` once with "
+    "internet access, or unpack open_jtalk_dic_utf_8-1.11 and set OPEN_JTALK_DICT_DIR to it "
+    "(pyopenjtalk-plus bundles a dictionary, but not the reference's one)"
 )
 
 
 def _pyopenjtalk() -> ModuleType:
     try:
-        mod = deps.require("pyopenjtalk", _PURPOSE)
-    except MissingDependency as exc:
-        raise MissingDependency(f"{exc.message}. To install: {_INSTALL}") from exc
+        mod = importlib.import_module("pyopenjtalk")
+    except ImportError as exc:
+        raise MissingDependency(
+            f"the text front-end {_PURPOSE} needs pyopenjtalk, which is not installed: {_INSTALL}"
+        ) from exc
     except Exception as exc:  # noqa: BLE001 - e.g. a wheel built against another numpy
         raise MissingDependency(
-            f"pyopenjtalk is installed but cannot be imported ({exc!r}); {_INSTALL}"
+            f"pyopenjtalk is installed but cannot be imported ({exc!r}): {_INSTALL}"
         ) from exc
     dict_dir = getattr(mod, "OPEN_JTALK_DICT_DIR", None)
     if dict_dir is not None:
         path = os.fsdecode(dict_dir)
         if not os.path.isdir(path):
-            raise MissingDependency(f"the Open JTalk dictionary is missing ({path}); {_INSTALL}")
+            raise MissingDependency(f"the Open JTalk dictionary is missing ({path}): {_INSTALL}")
     return mod
 
 
