@@ -69,6 +69,13 @@ def test_english_numbers(text: str, expected: str) -> None:
     assert numbers.normalize_numbers(text) == expected
 
 
+def test_english_numbers_up_to_inflects_limit_are_words() -> None:
+    assert numbers.normalize_numbers("9" * 36).endswith("nine hundred ninety-nine")
+    assert numbers.normalize_numbers("9" * 36 + "th").endswith("ninety-ninth")
+    assert numbers.normalize_numbers("9" * 37) == " ".join(["nine"] * 37)
+    assert numbers.normalize_numbers("5" * 5000).startswith("five five")
+
+
 def test_english_abbreviations() -> None:
     assert (
         english.expand_abbreviations("dr. smith and mrs. jones") == "doctor smith and misess jones"

@@ -11,7 +11,7 @@ Order of the steps over the (already lower-cased, ASCII) text:
    (``1995`` -> ``nineteen ninety-five``, ``2005`` -> ``two thousand five``,
    ``1900`` -> ``nineteen hundred``, ``1905`` -> ``nineteen oh five``).
 
-Numbers too long for inflect (the reference would raise) are read digit by digit instead.
+Numbers inflect cannot read (over 36 digits; the reference raises there) are read digit by digit.
 """
 
 from __future__ import annotations
@@ -31,8 +31,6 @@ _ORDINAL = re.compile(r"[0-9]+(st|nd|rd|th)")
 _INTEGER = re.compile(r"[0-9]+")
 
 _DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-#: Longest integer handed to inflect; longer ones are read digit by digit.
-MAX_DIGITS = 30
 
 
 def _engine() -> Any:
@@ -72,15 +70,21 @@ def _dollars(match: re.Match[str]) -> str:
 
 def _ordinal(match: re.Match[str]) -> str:
     token = match.group(0)
-    if len(token) - 2 > MAX_DIGITS:
+    try:
+        return str(_engine().number_to_words(token))
+    except Exception:  # noqa: BLE001 - inflect's NumOutOfRangeError (> 36 digits)
         return _digit_by_digit(token[:-2]) + " " + token[-2:]
-    return str(_engine().number_to_words(token))
 
 
 def _integer(match: re.Match[str]) -> str:
     digits = match.group(0)
-    if len(digits) > MAX_DIGITS:
+    try:
+        return _read_integer(digits)
+    except Exception:  # noqa: BLE001 - > 36 digits (inflect) or > 4300 digits (int())
         return _digit_by_digit(digits)
+
+
+def _read_integer(digits: str) -> str:
     num = int(digits)
     words = _engine().number_to_words
     if 1000 < num < 3000:
