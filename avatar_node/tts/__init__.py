@@ -1,1 +1,11 @@
+"""Text to speech with VITS in PyTorch: VITS / VITS-fast-fine-tuning checkpoints and Piper voices.
 
+>>> from avatar_node.tts import load_voice
+>>> voice = load_voice()                       # bundled Piper en_US-joe-medium
+>>> chunks = list(voice.synthesize("Hello."))   # float32 arrays at voice.sample_rate
+"""
+
+from .vits.model import VitsOutputs
+from .voice import Voice, default_voice_path, load_voice
+
+__all__ = ["Voice", "VitsOutputs", "default_voice_path", "load_voice"]

