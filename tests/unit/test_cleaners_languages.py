@@ -18,8 +18,9 @@ from avatar_node.tts.text.cleaners import clean_text
         ("气温25度", "气温二十五度"),
         ("增长了3.5%", "增长了三点五%"),  # the reference reads the number, not the % sign
         ("第1名和第10名", "第一名和第十名"),
-        ("１２٣", "１２٣"),  # digits cn2an rejects are kept (the reference would crash)
-        ("9" * 40, "9" * 40),  # more than cn2an's 16 digits: kept
+        ("１２", "十二"),  # full-width digits are read by cn2an
+        ("٣٤", "三四"),  # digits cn2an rejects are read one by one (the reference would crash)
+        ("9" * 20 + ".5", "九" * 20 + "点五"),  # more than cn2an's 16 digits
     ],
 )
 def test_chinese_numbers(text: str, expected: str) -> None:

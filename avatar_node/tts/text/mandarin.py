@@ -19,6 +19,7 @@ whole text, so that multi-letter units (``ㄧㄢ``) are matched before their par
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from avatar_node.tts.text import deps
 
@@ -72,6 +73,7 @@ ROMAJI_TO_LAZY_IPA: tuple[tuple[str, str], ...] = (
 
 _LATIN_RES = tuple((re.compile(a, re.IGNORECASE), b) for a, b in LATIN_TO_BOPOMOFO)
 _LAZY_RES = tuple((re.compile(a, re.IGNORECASE), b) for a, b in ROMAJI_TO_LAZY_IPA)
+_DIGIT_NAMES = "零一二三四五六七八九"
 _NUMBER = re.compile(r"\d+(?:\.?\d+)?")
 _HANZI = re.compile("[\u4e00-\u9fff]")
 _BARE_SYLLABLE = re.compile("([\u3105-\u3129])$")
@@ -89,6 +91,10 @@ def _sub_all(text: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str:
     return text
 
 
+def _digit_by_digit(number: str) -> str:
+    return "".join("点" if ch == "." else _DIGIT_NAMES[unicodedata.digit(ch, 0)] for ch in number)
+
+
 def number_to_chinese(text: str) -> str:
     """Read every Arabic number in Chinese with cn2an (left to right, first occurrence each)."""
     numbers = _NUMBER.findall(text)
@@ -98,8 +104,8 @@ def number_to_chinese(text: str) -> str:
     for number in numbers:
         try:
             reading = an2cn(number)
-        except Exception:  # noqa: BLE001 - cn2an rejects e.g. >16 digits or non-ASCII digits
-            continue  # the reference would crash here; keep the digits (they are dropped later)
+        except Exception:  # noqa: BLE001 - cn2an rejects >16 digits and some non-ASCII digits
+            reading = _digit_by_digit(number)  # where the reference would crash
         text = text.replace(number, reading, 1)
     return text
 
