@@ -15,6 +15,7 @@ from avatar_node.tts.text.cleaners import (
     apply_language_marks,
     clean_text,
     intersperse,
+    supported_languages,
     text_to_sequence,
     warm_up,
 )
@@ -188,3 +189,9 @@ def test_warm_up_reports_each_language(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_warm_up_rejects_unknown_cleaners() -> None:
     with pytest.raises(CheckpointError):
         warm_up(["nope_cleaners"])
+
+
+def test_supported_languages() -> None:
+    assert supported_languages(["cjke_cleaners2"]) == ["zh", "ja", "ko", "en"]
+    assert supported_languages(["chinese_cleaners"]) == ["zh"]
+    assert supported_languages(["basic_cleaners"]) == []

@@ -180,6 +180,19 @@ CLEANER_LANGUAGES: dict[str, tuple[str, ...]] = {
 _WARM_UP_SAMPLES = {"ZH": "你好1", "JA": "こんにちは", "KO": "안녕 1개", "EN": "hi 1", "SA": "नमः"}
 
 
+_ISO = {"ZH": "zh", "JA": "ja", "KO": "ko", "EN": "en", "SA": "sa"}
+
+
+def supported_languages(cleaner_names: list[str]) -> list[str]:
+    """ISO codes of the languages these cleaners convert (e.g. ``['zh', 'ja', 'ko', 'en']``)."""
+    seen: dict[str, None] = {}
+    for name in cleaner_names:
+        resolve_cleaner(name)
+        for mark in CLEANER_LANGUAGES.get(name, ()):
+            seen.setdefault(_ISO[mark], None)
+    return list(seen)
+
+
 def resolve_cleaner(name: str) -> Cleaner:
     """The cleaner called ``name``; an unknown name is a config problem (CheckpointError)."""
     try:
@@ -195,7 +208,11 @@ def apply_language_marks(text: str, language: str | None, cleaner_names: list[st
     """Wrap ``text`` in the language's mark as cmd_inference.py does (``[ZH]text[ZH]``).
 
     ``None``/``mix`` leave the text as the user wrote it (marks included). Cleaners that do not
-    read marks (english_cleaners2, japanese_cleaners, ...) get the text unchanged.
+    read marks (english_cleaners2, japanese_cleaners, ...) get the text unchanged. Language names
+    are matched case-insensitively; ISO codes are accepted besides cmd_inference's menu names.
+    One deliberate difference: cmd_inference gives "Japanese" no mark (meant for
+    japanese_cleaners models, which get none here either); with a mark-reading cleaner it is
+    treated like 日本語, since unmarked text would not be converted at all.
     """
     for name in cleaner_names:
         resolve_cleaner(name)
