@@ -10,25 +10,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-import structlog
-
 from avatar_node.errors import CheckpointError, MissingDependency
 
-log = structlog.get_logger(__name__)
-
-#: Languages each VITS cleaner understands (ISO 639-1), for ``Voice.languages``.
+#: Fallback when the cleaners module is absent: languages per cleaner (ISO 639-1 codes).
 CLEANER_LANGUAGES: dict[str, list[str]] = {
     "chinese_cleaners": ["zh"],
-    "japanese_cleaners": ["ja"],
-    "japanese_cleaners2": ["ja"],
-    "korean_cleaners": ["ko"],
-    "english_cleaners": ["en"],
     "english_cleaners2": ["en"],
-    "zh_ja_mixture_cleaners": ["zh", "ja"],
-    "cjks_cleaners": ["zh", "ja", "ko", "sa"],
-    "cjke_cleaners": ["zh", "ja", "ko", "en"],
     "cjke_cleaners2": ["zh", "ja", "ko", "en"],
 }
+
+
+def cleaner_languages(cleaners: Sequence[str]) -> list[str]:
+    """Languages the cleaners speak, as the lower-case codes ``language=`` accepts."""
+    try:
+        from avatar_node.tts.text.cleaners import CLEANER_LANGUAGES as table
+    except ImportError:
+        table = CLEANER_LANGUAGES  # type: ignore[assignment]
+    languages: list[str] = []
+    for name in cleaners:
+        for lang in table.get(name, ()):
+            if lang.lower() not in languages:
+                languages.append(lang.lower())
+    return languages
 
 
 class TextFrontend(Protocol):
@@ -75,11 +78,7 @@ class CleanerFrontend:
         self.symbols = list(symbols) if symbols is not None else None
         self.cleaners = list(cleaners)
         self.add_blank = add_blank
-        self.languages: list[str] = []
-        for name in self.cleaners:
-            for lang in CLEANER_LANGUAGES.get(name, []):
-                if lang not in self.languages:
-                    self.languages.append(lang)
+        self.languages = cleaner_languages(self.cleaners)
 
     def text_to_ids(self, text: str, language: str | None = None) -> list[list[int]]:
         if self.symbols is None:
@@ -89,7 +88,5 @@ class CleanerFrontend:
         except ImportError as exc:
             raise MissingDependency(f"the VITS text front-end is not available: {exc}") from exc
         marked = apply_language_marks(text, language, self.cleaners)
-        ids, dropped = text_to_sequence(marked, self.symbols, self.cleaners, self.add_blank)
-        if dropped:
-            log.warning("characters not in the symbol set were dropped", dropped=dropped)
+        ids, _dropped = text_to_sequence(marked, self.symbols, self.cleaners, self.add_blank)
         return [list(ids)] if ids else []
