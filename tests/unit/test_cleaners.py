@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import types
 
@@ -195,3 +196,17 @@ def test_supported_languages() -> None:
     assert supported_languages(["cjke_cleaners2"]) == ["zh", "ja", "ko", "en"]
     assert supported_languages(["chinese_cleaners"]) == ["zh"]
     assert supported_languages(["basic_cleaners"]) == []
+
+
+def test_heavy_packages_are_imported_lazily() -> None:
+    """Importing the front-end loads none of the language packages (only using a cleaner does)."""
+    code = (
+        "import sys, avatar_node.tts.text.cleaners as c; "
+        "heavy = {'jieba', 'pypinyin', 'cn2an', 'eng_to_ipa', 'inflect', 'ko_pron', 'jamo', "
+        "'pyopenjtalk', 'phonemizer', 'indic_transliteration', 'unidecode'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
