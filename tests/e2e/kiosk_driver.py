@@ -42,25 +42,54 @@ def chromium_path() -> str:
     return exe
 
 
-class Kiosk:
-    """One Chromium with one kiosk page. Use as a context manager."""
+class Browser:
+    """One Playwright driver; each :meth:`kiosk` is its own Chromium with a fresh profile."""
 
-    def __init__(self, url: str, width: int = 640, height: int = 640):
+    def __init__(self) -> None:
+        exe = chromium_path()
         try:
             from playwright.sync_api import sync_playwright
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise RuntimeError(INSTALL_HINT) from e
+        self.executable = exe
+        self._cm = sync_playwright()
+        self.pw = self._cm.__enter__()
+
+    def kiosk(
+        self, url: str, args: list[str] | None = None, width: int = 640, height: int = 640
+    ) -> Kiosk:
+        return Kiosk(self, url, args=args, width=width, height=height)
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Kiosk:
+    """One Chromium showing one kiosk page. Use as a context manager or call :meth:`close`."""
+
+    def __init__(
+        self,
+        browser: Browser,
+        url: str,
+        args: list[str] | None = None,
+        width: int = 640,
+        height: int = 640,
+    ):
         self.url = url
-        self._pw_cm = sync_playwright()
         self._profile = tempfile.TemporaryDirectory(prefix="kiosk-chromium-")
         self.console: list[str] = []
-        self._pw = self._pw_cm.__enter__()
         try:
-            self.context = self._pw.chromium.launch_persistent_context(
+            self.context = browser.pw.chromium.launch_persistent_context(
                 self._profile.name,
-                executable_path=chromium_path(),
+                executable_path=browser.executable,
                 headless=True,
-                args=CHROMIUM_ARGS,
+                args=CHROMIUM_ARGS if args is None else args,
                 viewport={"width": width, "height": height},
             )
             self.page = self.context.pages[0] if self.context.pages else self.context.new_page()
@@ -76,7 +105,6 @@ class Kiosk:
             if hasattr(self, "context"):
                 self.context.close()
         finally:
-            self._pw_cm.__exit__(None, None, None)
             self._profile.cleanup()
 
     def __enter__(self) -> Kiosk:
@@ -112,11 +140,13 @@ class Kiosk:
             """([box, n]) => {
               const c = document.querySelector('#avatar');
               const g = c.getContext('2d');
-              const [x0, y0, x1, y1] = [box[0]*c.width, box[1]*c.height, box[2]*c.width, box[3]*c.height];
+              const x0 = box[0] * c.width, y0 = box[1] * c.height;
+              const x1 = box[2] * c.width, y1 = box[3] * c.height;
               const d = g.getImageData(x0, y0, x1 - x0, y1 - y0);
               const out = [];
               for (let j = 0; j < n; j++) for (let i = 0; i < n; i++) {
-                const x = Math.floor((i + 0.5) * d.width / n), y = Math.floor((j + 0.5) * d.height / n);
+                const x = Math.floor(((i + 0.5) * d.width) / n);
+                const y = Math.floor(((j + 0.5) * d.height) / n);
                 const o = 4 * (y * d.width + x);
                 out.push((d.data[o] + d.data[o+1] + d.data[o+2]) / 3);
               }

@@ -66,7 +66,9 @@ class SyntheticNode:
     def __init__(self, host: str, port: int, prefix: str, channel: str = "default"):
         self.base = f"{prefix}/{channel}"
         self.channel = channel
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"syn-{uuid.uuid4().hex[:8]}")
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"syn-{uuid.uuid4().hex[:8]}"
+        )
         self.client.connect(host, port)
         self.client.loop_start()
         self._lock = threading.Lock()
@@ -76,12 +78,18 @@ class SyntheticNode:
         self.client.disconnect()
 
     def publish(self, kind: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> None:
-        self.client.publish(f"{self.base}/{kind}", payload, qos=qos, retain=retain).wait_for_publish(5)
+        self.client.publish(
+            f"{self.base}/{kind}", payload, qos=qos, retain=retain
+        ).wait_for_publish(5)
 
     def avatar(self) -> None:
         info = AvatarInfo(
-            name="synthetic", width=SIZE, height=SIZE, fps=FPS,
-            idle=base64.b64encode(face_jpeg(0.0)).decode(), lipsync="energy",
+            name="synthetic",
+            width=SIZE,
+            height=SIZE,
+            fps=FPS,
+            idle=base64.b64encode(face_jpeg(0.0)).decode(),
+            lipsync="energy",
         )
         self.publish("avatar", info.to_json(), retain=True)
 
@@ -90,8 +98,12 @@ class SyntheticNode:
         self.publish("events", ev.to_json())
 
     def utterance(
-        self, sentences_ms: list[float], uid: str | None = None, speed: float = 4.0,
-        finish: bool = True, stop: threading.Event | None = None,
+        self,
+        sentences_ms: list[float],
+        uid: str | None = None,
+        speed: float = 4.0,
+        finish: bool = True,
+        stop: threading.Event | None = None,
     ) -> str:
         """Publishes one utterance: per sentence its audio chunk then its frames, ``speed``× real
         time (frames in batches of 8, as a lip-sync engine would)."""
@@ -102,9 +114,16 @@ class SyntheticNode:
         for k, dur in enumerate(sentences_ms):
             wav, loud = tone_wav(dur)
             chunk = AudioChunk(
-                id=uid, seq=k, text=f"sentence {k}", start_ms=start_ms, duration_ms=dur,
-                sample_rate=RATE, channels=1, sample_format="pcm_s16le",
-                wav=base64.b64encode(wav).decode(), final=k == len(sentences_ms) - 1,
+                id=uid,
+                seq=k,
+                text=f"sentence {k}",
+                start_ms=start_ms,
+                duration_ms=dur,
+                sample_rate=RATE,
+                channels=1,
+                sample_format="pcm_s16le",
+                wav=base64.b64encode(wav).decode(),
+                final=k == len(sentences_ms) - 1,
             )
             self.publish("audio", chunk.to_json())
             t_batch = time.monotonic()
@@ -112,7 +131,11 @@ class SyntheticNode:
                 if stop is not None and stop.is_set():
                     return uid
                 frame = VideoFrame(
-                    id=uid, seq=frame_seq, pts_ms=frame_seq * 1000 / FPS, width=SIZE, height=SIZE,
+                    id=uid,
+                    seq=frame_seq,
+                    pts_ms=frame_seq * 1000 / FPS,
+                    width=SIZE,
+                    height=SIZE,
                     jpeg=base64.b64encode(face_jpeg(float(level))).decode(),
                     final=frame_seq == total_frames - 1,
                 )

@@ -35,6 +35,7 @@ function main() {
   hooks.audioNow = () => player.audioNow();
   hooks.audioState = () => player.ctx.state;
   hooks.queueLength = () => player.queue.length;
+  hooks.activeSources = () => player.queue.reduce((n, u) => n + u.sources.size, 0);
 
   // Autoplay: a suspended AudioContext needs a user gesture (kiosks pass
   // --autoplay-policy=no-user-gesture-required to Chromium and never see the button).

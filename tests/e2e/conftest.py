@@ -1,0 +1,73 @@
+"""Fixtures for the kiosk e2e tests: a broker with its WebSocket listener up, the page server and
+headless Debian Chromium. A missing browser fails the tests with the install command."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kiosk_driver import INSTALL_HINT, Browser, Kiosk
+
+from avatar_node.web.server import WebServer
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Playwright driving Debian's /usr/bin/chromium; fails (never skips) when either is missing."""
+    try:
+        browser = Browser()
+    except RuntimeError:
+        pytest.fail(INSTALL_HINT)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def ws_broker(broker: Any) -> Any:
+    """The session broker once its WebSocket listener accepts (it opens after the TCP one)."""
+    if broker.proc is None or broker.proc.poll() is not None:
+        broker.start()
+    wait_port(broker.ws_port)
+    return broker
+
+
+@pytest.fixture
+def open_kiosk(chromium: Browser, ws_broker: Any, prefix: str) -> Iterator[Callable[..., Kiosk]]:
+    """Opens the kiosk page for this test's prefix: ``open_kiosk(query="", args=None)``."""
+    opened: list[Kiosk] = []
+    web = WebServer("127.0.0.1", 0, {
+        "ws": f"ws://127.0.0.1:{ws_broker.ws_port}", "channel": "default", "prefix": prefix,
+    })  # fmt: skip
+    web.start()
+
+    def _open(query: str = "", args: list[str] | None = None, ready: bool = True) -> Kiosk:
+        k = chromium.kiosk(web.url + query, args=args)
+        opened.append(k)
+        if ready:
+            k.wait_for("k.connected", 15, "the page to connect to the broker")
+        return k
+
+    try:
+        yield _open
+    finally:
+        for k in opened:
+            k.close()
+        web.stop()
