@@ -210,3 +210,8 @@ def test_heavy_packages_are_imported_lazily() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_reference_cleaner_not_implemented_here() -> None:
+    with pytest.raises(CheckpointError, match="thai_cleaners.*not implemented"):
+        clean_text("x", ["thai_cleaners"])

@@ -193,11 +193,22 @@ def supported_languages(cleaner_names: list[str]) -> list[str]:
     return list(seen)
 
 
+#: Cleaners the reference repos define that avatar-node does not implement.
+NOT_IMPLEMENTED = frozenset(
+    {"thai_cleaners", "shanghainese_cleaners", "chinese_dialect_cleaners", "cjke_cleaners3"}
+)
+
+
 def resolve_cleaner(name: str) -> Cleaner:
     """The cleaner called ``name``; an unknown name is a config problem (CheckpointError)."""
     try:
         return CLEANERS[name]
     except (KeyError, TypeError):
+        if name in NOT_IMPLEMENTED:
+            raise CheckpointError(
+                f"text cleaner {name!r} (data.text_cleaners) exists in the reference but is not "
+                f"implemented by avatar-node (supported: {', '.join(sorted(CLEANERS))})"
+            ) from None
         raise CheckpointError(
             f"unknown text cleaner {name!r} in the voice config's data.text_cleaners "
             f"(supported: {', '.join(sorted(CLEANERS))})"
