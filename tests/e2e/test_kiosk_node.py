@@ -1,0 +1,108 @@
+"""The kiosk page against the real node (bundled voice and avatar) and a real mosquitto: the page
+shows the idle avatar, speaks a ``say`` in sync with lip movement, and a ``stop`` halts both.
+
+Saves ``test-artifacts/kiosk.png`` (a frame mid-utterance) and copies it to ``docs/kiosk.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import ARTIFACTS, REPO
+from kiosk_driver import Kiosk
+
+from avatar_node.node import Node
+from avatar_node.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+MAX_OFFSET_MS = 40.0
+#: Around the mouth of the bundled portrait (avatar_node/assets/default_avatar.jpg), as fractions.
+MOUTH_BOX = (0.36, 0.36, 0.64, 0.58)
+TEXT = (
+    "Hello, I am the avatar node. "
+    "My voice and my lips come to this page over MQTT. "
+    "Thank you for watching."
+)
+
+
+@pytest.fixture
+def node(ws_broker: Any, prefix: str) -> Iterator[Node]:
+    settings = Settings(
+        mqtt={"host": "127.0.0.1", "port": ws_broker.port, "topic_prefix": prefix},
+        web={"enabled": False},
+    )
+    n = Node(settings)
+    n.start()
+    yield n
+    n.stop()
+
+
+@pytest.fixture
+def publisher(ws_broker: Any, prefix: str) -> Iterator[Callable[[str, str], None]]:
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"e2e-{uuid.uuid4().hex[:8]}")
+    c.connect("127.0.0.1", ws_broker.port)
+    c.loop_start()
+
+    def publish(kind: str, payload: str) -> None:
+        c.publish(f"{prefix}/default/{kind}", payload, qos=1).wait_for_publish(5)
+
+    yield publish
+    c.loop_stop()
+    c.disconnect()
+
+
+def region_change(k: Kiosk, ref: list[float]) -> float:
+    return float(np.abs(np.array(k.region(MOUTH_BOX)) - np.array(ref)).mean())
+
+
+def test_real_node_speaks_in_sync_and_stops(
+    open_kiosk: Callable[..., Kiosk], node: Node, publisher: Callable[[str, str], None]
+) -> None:
+    k = open_kiosk()
+    k.wait_for("k.avatarReady", 15, "the idle avatar from the node's retained avatar message")
+    assert k.js("() => window.avatarKiosk.audioState()") == "running"
+    idle = k.region(MOUTH_BOX)
+
+    # 1. A three-sentence say: frames drawn, mouth moving, audio scheduled, in sync.
+    publisher("say", json.dumps({"text": TEXT, "id": "e2e-say-1"}))
+    k.wait_for("k.state === 'speaking'", 60, "playback to start")
+    changes, shot = [], False
+    while k.js("() => window.avatarKiosk.state") != "idle":
+        changes.append(region_change(k, idle))
+        if not shot and changes[-1] > 2:
+            ARTIFACTS.mkdir(exist_ok=True)
+            k.screenshot(ARTIFACTS / "kiosk.png")
+            shot = True
+        time.sleep(0.05)
+    k.wait_for("k.stats.utterancesDone === 1", 30, "the utterance to end")
+    st = k.stats()
+    summary = k.js("() => window.avatarKiosk.offsetSummary('e2e-say-1')")
+    print("kiosk stats", st, "offsets", summary)
+    assert st["audioDecoded"] >= 3 and st["audioScheduled"] == st["audioDecoded"], st
+    assert st["framesDrawn"] >= 0.9 * st["framesReceived"] > 0, st
+    assert st["framesLate"] == 0 and st["badMessages"] == 0, st
+    assert max(changes) > 2, f"mouth region never changed: {max(changes)}"
+    assert summary["maxAbs"] <= MAX_OFFSET_MS, summary
+    assert region_change(k, idle) < 1, "idle frame not shown after the utterance"
+    assert shot, "no screenshot mid-utterance"
+    (REPO / "docs").mkdir(exist_ok=True)
+    shutil.copyfile(ARTIFACTS / "kiosk.png", REPO / "docs" / "kiosk.png")
+
+    # 2. A long say, stopped while it plays: sound and video halt at once.
+    publisher("say", json.dumps({"text": TEXT + " " + TEXT, "id": "e2e-say-2"}))
+    k.wait_for("k.state === 'speaking' && k.stats.framesDrawn > " + str(st["framesDrawn"] + 10), 60)
+    publisher("control", json.dumps({"action": "stop"}))
+    k.wait_for("k.state === 'idle' && k.activeSources() === 0", 2.0, "an immediate stop")
+    drawn = k.stats()["framesDrawn"]
+    time.sleep(0.5)
+    assert k.stats()["framesDrawn"] == drawn, "frames still drawn after stop"
+    assert region_change(k, idle) < 1, "idle frame not shown after stop"
