@@ -215,3 +215,14 @@ def test_heavy_packages_are_imported_lazily() -> None:
 def test_reference_cleaner_not_implemented_here() -> None:
     with pytest.raises(CheckpointError, match="thai_cleaners.*not implemented"):
         clean_text("x", ["thai_cleaners"])
+
+
+def test_concurrent_use_gives_the_same_ids() -> None:
+    """Voices synthesise in worker threads: the lazy initialisation must be thread-safe."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["[ZH]今天是2024年3月15日[ZH]", "[EN]Hello 21st world[EN]", "[KO]사과 3개[KO]"] * 4
+    expected = [text_to_sequence(t, UMA_SYMBOLS, CJKE2, True) for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(lambda t: text_to_sequence(t, UMA_SYMBOLS, CJKE2, True), texts))
+    assert got == expected
