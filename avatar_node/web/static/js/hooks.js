@@ -20,7 +20,11 @@ export function createHooks(onError) {
     frameDrawn(id, seq, offsetMs) {
       hooks.stats.framesDrawn++;
       const at = performance.now();
-      if (!(id in hooks.firstFrameAt)) hooks.firstFrameAt[id] = at;
+      if (!(id in hooks.firstFrameAt)) {
+        hooks.firstFrameAt[id] = at;
+        const ids = Object.keys(hooks.firstFrameAt);
+        if (ids.length > 100) delete hooks.firstFrameAt[ids[0]];
+      }
       hooks.offsets.push({ id, seq, offsetMs, at });
       if (hooks.offsets.length > OFFSETS_KEPT) hooks.offsets.splice(0, OFFSETS_KEPT / 5);
     },

@@ -81,6 +81,12 @@ export class Player {
     if (!u) {
       if (this.doneIds.includes(c.id)) return this.hooks.ignore("audio for a finished utterance");
       if (c.seq !== 0) return this.hooks.ignore(`audio seq ${c.seq} for unknown id ${c.id}`);
+      // A suspended AudioContext (autoplay blocked, no tap yet) has a stopped clock: buffering
+      // would only pile up utterances that play late, all at once. Skip them.
+      if (this.ctx.state !== "running") {
+        this.remember(c.id);
+        return this.hooks.error("sound is blocked by the browser: tap the page to start");
+      }
       if (this.queue.length >= MAX_UTTERANCES) return this.hooks.error("utterance buffer full");
       u = new Utterance(c.id, this.fps);
       this.queue.push(u);
