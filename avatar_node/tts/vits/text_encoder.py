@@ -40,8 +40,8 @@ class ChannelLayerNorm(nn.Module):
 class RelativeSelfAttention(nn.Module):
     """Multi-head self-attention with learned relative-position keys and values (window ±w).
 
-    Offsets outside the window contribute nothing. Only the 2w+1 relative logits per query are
-    computed and then placed on the diagonal band of the score matrix by ``gather``.
+    Offsets outside the window use zero embeddings. Relative logits are computed for all 2t−1
+    offsets and moved to absolute key positions with ``gather``.
     """
 
     def __init__(
@@ -65,29 +65,36 @@ class RelativeSelfAttention(nn.Module):
         b, _, t = x.shape
         return x.view(b, self.n_heads, self.head_channels, t).transpose(2, 3)
 
+    def _relative_table(self, table: torch.Tensor, length: int) -> torch.Tensor:
+        """Embeddings for offsets −(length−1)..(length−1): zero outside the window."""
+        w = self.window_size
+        pad = max(length - 1 - w, 0)
+        start = max(w - (length - 1), 0)
+        padded = F.pad(table, (0, 0, pad, pad))
+        return padded[:, start : start + 2 * length - 1]
+
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor) -> torch.Tensor:
         b, c, t = x.shape
-        w = self.window_size
         query = self._split_heads(self.conv_q(x)) / math.sqrt(self.head_channels)
         key = self._split_heads(self.conv_k(x))
         value = self._split_heads(self.conv_v(x))
 
-        scores = torch.matmul(query, key.transpose(-2, -1))
+        # relative logits for every offset (same matrix shapes as the reference, so the BLAS
+        # accumulation order and hence the rounding agree), then placed at offset k − i
         rows = torch.arange(t, device=x.device).unsqueeze(1)
-        offset = torch.arange(t, device=x.device).unsqueeze(0) - rows + w  # [t, t] → table index
-        in_window = (offset >= 0) & (offset <= 2 * w)
-        rel_logits = torch.matmul(query, self.emb_rel_k.transpose(-2, -1))  # [b, h, t, 2w+1]
-        band = rel_logits.gather(-1, offset.clamp(0, 2 * w).expand(b, self.n_heads, t, t))
-        scores = scores + band.masked_fill(~in_window, 0.0)
+        cols = torch.arange(t, device=x.device).unsqueeze(0)
+        rel_logits = torch.matmul(query, self._relative_table(self.emb_rel_k, t).transpose(-2, -1))
+        offsets = (cols - rows + t - 1).expand(b, self.n_heads, t, t)
+        scores = torch.matmul(query, key.transpose(-2, -1)) + rel_logits.gather(-1, offsets)
         scores = scores.masked_fill(attn_mask == 0, -1e4)
         probs = torch.softmax(scores, dim=-1)
 
         out = torch.matmul(probs, value)
-        # weight of relative offset r for query i = probs[i, i + r - w] (0 outside the sequence)
-        padded = F.pad(probs, (w, w))
-        columns = rows + torch.arange(2 * w + 1, device=x.device).unsqueeze(0)  # [t, 2w+1]
-        rel_weights = padded.gather(-1, columns.expand(b, self.n_heads, t, 2 * w + 1))
-        out = out + torch.matmul(rel_weights, self.emb_rel_v)
+        # weight of offset j − (t−1) for query i is probs[i, i + j − (t−1)] (0 outside)
+        padded = F.pad(probs, (t - 1, t - 1))
+        columns = rows + torch.arange(2 * t - 1, device=x.device).unsqueeze(0)
+        rel_weights = padded.gather(-1, columns.expand(b, self.n_heads, t, 2 * t - 1))
+        out = out + torch.matmul(rel_weights, self._relative_table(self.emb_rel_v, t))
         out = out.transpose(2, 3).reshape(b, c, t)
         return self.conv_o(out)
 
