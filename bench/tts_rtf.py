@@ -1,0 +1,87 @@
+"""Real-time factor of our torch VITS vs piper-tts (onnxruntime) on the same Piper voice.
+
+    python bench/tts_rtf.py [--runs 5] [--threads 1 2] [--model x.onnx]
+
+For a 40-word English paragraph, in one process, with 1 and 2 threads: the median over
+``--runs`` of (synthesis time / audio duration) for both engines, and their ratio
+(torch / onnxruntime; < 1 means the torch path is faster). Both run the same sentence split and
+the json's default noise; the audio length differs a little between runs because of that noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PARAGRAPH = (
+    "The old lighthouse keeper climbed the narrow stairs every evening at dusk. "
+    "He polished the great lens, checked the oil, and watched the ships pass safely by. "
+    "Nobody in the village knew his real name, yet everyone trusted his light."
+)
+
+
+def time_runs(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Median wall time and median audio seconds of ``fn() -> seconds of audio``."""
+    fn()  # warm-up (allocator, oneDNN primitives, onnxruntime arenas)
+    times, audio = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        audio.append(fn())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), statistics.median(audio)
+
+
+def run_onnx(reference, rate: int) -> float:  # type: ignore[no-untyped-def]
+    chunks = list(reference.synthesize(PARAGRAPH))
+    return sum(np.asarray(c.audio_float_array).size for c in chunks) / rate
+
+
+def main() -> None:
+    from piper import PiperVoice
+
+    from avatar_node.tts import default_voice_path, load_voice
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--model", type=Path, default=None, help="Piper .onnx (default: joe)")
+    args = parser.parse_args()
+    model = args.model or default_voice_path()
+    assert len(PARAGRAPH.split()) == 40
+
+    ours = load_voice(model, device="cpu")
+    rate = ours.sample_rate
+
+    def run_torch() -> float:
+        return sum(a.size for a in ours.synthesize(PARAGRAPH)) / rate
+
+    print(f"voice {model.name}, {len(PARAGRAPH.split())} words, median of {args.runs} runs")
+    print(f"{'threads':>7} {'torch RTF':>10} {'onnx RTF':>10} {'ratio':>7} {'audio s':>8}")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        reference = PiperVoice.load(model)
+        reference.session = onnxruntime.InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+        t_torch, a_torch = time_runs(run_torch, args.runs)
+        t_onnx, a_onnx = time_runs(lambda v=reference: run_onnx(v, rate), args.runs)
+        rtf_torch, rtf_onnx = t_torch / a_torch, t_onnx / a_onnx
+        print(
+            f"{threads:>7} {rtf_torch:>10.3f} {rtf_onnx:>10.3f} {rtf_torch / rtf_onnx:>7.2f} "
+            f"{a_torch:>8.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
