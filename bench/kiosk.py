@@ -95,9 +95,15 @@ def one_run(k: Any, text: str, timeout: float = 120.0) -> dict[str, Any]:
     offsets = k.js(
         "(id) => window.avatarKiosk.offsets.filter((o) => o.id === id).map((o) => o.offsetMs)", uid
     )
+    trace = k.js(
+        "(id) => window.avatarKiosk.trace.filter((m) => m.id === id)"
+        ".map((m) => [m.what, m.n, Math.round(m.at)])",
+        uid,
+    )
+    marks = {f"{w}{'' if n is None else n}": at - t0 for w, n, at in trace}
     after = k.stats()
     delta = {key: after[key] - before.get(key, 0) for key in after}
-    return {"id": uid, "first_frame_ms": first, "offsets": offsets, "stats": delta}
+    return {"id": uid, "first_frame_ms": first, "offsets": offsets, "stats": delta, "marks": marks}
 
 
 def summarize(offsets: list[float]) -> dict[str, float]:
@@ -169,6 +175,7 @@ def main() -> int:
         "frames_skipped": sum(r["stats"]["framesSkipped"] for r in [cold, *runs]),
         "stalls": sum(r["stats"]["stalls"] for r in [cold, *runs]),
         "audio_chunks": cold["stats"]["audioScheduled"],
+        "milestones_ms": [{k: round(v) for k, v in r["marks"].items()} for r in [cold, *runs]],
     }
     if args.json:
         print(json.dumps(result))
@@ -183,6 +190,8 @@ def main() -> int:
         print(f"audio chunks per utterance {result['audio_chunks']}, frames late "
               f"{result['frames_late']}, skipped {result['frames_skipped']}, "
               f"stalls {result['stalls']}")  # fmt: skip
+        for i, m in enumerate(result["milestones_ms"]):
+            print(f"  run {i} ({'cold' if i == 0 else 'warm'}) ms after say:", m)
     return 0
 
 

@@ -2,7 +2,7 @@
 // scheduleAudio() starts audio chunks when they are decoded and enough frames are buffered,
 // drawDue() draws the newest frame whose due time has come.
 
-const START_MARGIN_S = 0.06; // scheduling slack ahead of ctx.currentTime
+const START_MARGIN_S = 0.04; // scheduling slack ahead of ctx.currentTime (timer jitter)
 const DRAW_LOOKAHEAD_S = 0.008; // ~half a 60 Hz refresh: a frame shows at the next vsync
 const LATE_DROP_FRAMES = 2; // a frame later than this many frame intervals is not drawn
 const DECODE_AHEAD = 25; // decoded ImageBitmaps kept ahead of the draw position (~1 s)
@@ -40,6 +40,7 @@ function startChunk(p, u, c) {
     // First chunk, or the chunk is late: (re)anchor media time here, for this chunk onwards.
     if (u.started) p.hooks.stats.stalls++;
     else p.hooks.stats.utterancesStarted++;
+    p.hooks.mark(u.started ? "stall" : "play", u.id, c.seq);
     u.segments.push({ fromMs: c.startMs, t0: minStart - c.startMs / 1000 });
     when = minStart;
   }

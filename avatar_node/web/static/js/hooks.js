@@ -17,6 +17,12 @@ export function createHooks(onError) {
     /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due, on the AudioContext clock. */
     offsets: [],
     firstFrameAt: {}, // utterance id -> performance.now() when its first frame was drawn
+    /** Recent milestones {at, what, id, n} (events, audio chunks, first frame received). */
+    trace: [],
+    mark(what, id, n = null) {
+      hooks.trace.push({ at: performance.now(), what, id, n });
+      if (hooks.trace.length > 300) hooks.trace.splice(0, 100);
+    },
     frameDrawn(id, seq, offsetMs) {
       hooks.stats.framesDrawn++;
       const at = performance.now();

@@ -92,6 +92,7 @@ export class Player {
       this.queue.push(u);
     }
     if (u.chunks.has(c.seq)) return this.hooks.ignore("duplicate audio chunk");
+    this.hooks.mark("audio", c.id, c.seq);
     const chunk = { ...c, wav: null, buffer: null, failed: false, arrivedAt: performance.now() };
     u.chunks.set(c.seq, chunk);
     u.lastDataAt = chunk.arrivedAt;
@@ -122,11 +123,13 @@ export class Player {
     if (u.frames.length >= MAX_FRAMES) return this.hooks.error("frame buffer full");
     if (u.addFrame(f, new Blob([f.jpeg], { type: "image/jpeg" }))) {
       this.hooks.stats.framesReceived++;
+      if (f.seq === 0) this.hooks.mark("frame0", f.id, 0);
       this.tick();
     }
   }
 
   onEvent(ev) {
+    this.hooks.mark(ev.type, ev.id);
     const u = ev.id ? this.find(ev.id) : null;
     if (ev.type === "cancelled") {
       if (u) this.cancel(u);
