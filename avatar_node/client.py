@@ -1,26 +1,34 @@
 """A small client of the contract: publish ``say`` / stream deltas / control, collect the results.
 
-Used by the CLI (``say``, ``listen``), the chatbot bridges and the tests. Synchronous, one paho
-client on its own network thread; :class:`Collector` gathers one channel's events and media.
+Used by the CLI (``say``, ``listen``, ``ha-remove``), the chatbot bridges and the tests. The
+synchronous :class:`AvatarClient` runs one paho client on its own network thread; :class:`Collector`
+gathers one channel's events and media. :class:`AsyncAvatarClient` offers the same for asyncio
+code (each blocking call runs in a worker thread, so the event loop never waits on the broker).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import queue
+import ssl
 import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from .media.wav import decode_wav_base64
+
+if TYPE_CHECKING:
+    from .settings import MqttSettings, TlsSettings
 
 END_TYPES = ("finished", "cancelled", "error", "rejected")
 
@@ -57,7 +65,8 @@ class AvatarClient:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 1883, prefix: str = "avatar", *,
                  username: str | None = None, password: str | None = None,
-                 protocol: int = 5, transport: str = "tcp"):  # fmt: skip
+                 protocol: int = 5, transport: str = "tcp",
+                 tls: TlsSettings | None = None):  # fmt: skip
         self.prefix = prefix
         self._client = paho.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -67,9 +76,14 @@ class AvatarClient:
         )
         if username is not None:
             self._client.username_pw_set(username, password)
+        if tls is not None and tls.enabled:
+            self._client.tls_set(ca_certs=tls.ca_certs, certfile=tls.certfile,
+                                 keyfile=tls.keyfile, cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
+            self._client.tls_insecure_set(tls.insecure)
         self._connected = threading.Event()
         self._subscribed: dict[int, threading.Event] = {}
         self._handlers: list[Any] = []
+        self._collectors: dict[str, Collector] = {}
         self._client.on_connect = lambda *a: self._connected.set()
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
@@ -77,6 +91,13 @@ class AvatarClient:
         self._client.loop_start()
         if not self._connected.wait(10):
             raise ConnectionError(f"cannot connect to the broker at {host}:{port}")
+
+    @classmethod
+    def from_settings(cls, mqtt: MqttSettings) -> AvatarClient:
+        """A client for the broker, credentials, TLS and topic prefix of a node's configuration."""
+        return cls(mqtt.host, mqtt.port, mqtt.topic_prefix, username=mqtt.username,
+                   password=mqtt.password, protocol=mqtt.protocol, transport=mqtt.transport,
+                   tls=mqtt.tls)  # fmt: skip
 
     def close(self) -> None:
         self._client.disconnect()
@@ -107,8 +128,39 @@ class AvatarClient:
         msg = {"id": utt_id, "delta": delta, "final": final, **options}
         self.publish(self.topic(channel, "say/stream"), json.dumps(msg))
 
+    def stream_text(self, deltas: Iterable[str], channel: str = "default",
+                    utt_id: str | None = None, **options: Any) -> str:  # fmt: skip
+        """Forward text pieces as they come (a chatbot's tokens), then ``final``; returns the id.
+
+        ``options`` (SayRequest fields such as ``voice`` or ``priority``) go with the first delta.
+        Empty pieces are skipped; the final message is sent even when the iterator raises.
+        """
+        utt_id = utt_id or uuid.uuid4().hex
+        first = True
+        try:
+            for delta in deltas:
+                if not delta:
+                    continue
+                self.stream(utt_id, delta, channel, **(options if first else {}))
+                first = False
+        finally:
+            self.stream(utt_id, "", channel, final=True, **(options if first else {}))
+        return utt_id
+
     def control(self, action: str, utt_id: str | None = None, channel: str = "default") -> None:
         self.publish(self.topic(channel, "control"), json.dumps({"action": action, "id": utt_id}))
+
+    def say_and_wait(self, text: str, channel: str = "default", timeout: float = 120.0,
+                     **options: Any) -> Utterance:  # fmt: skip
+        """Publish a SayRequest and wait for its end event (audio collected, frames not)."""
+        col = self._collector_for(channel)
+        return col.wait_end(self.say(text, channel=channel, **options), timeout)
+
+    def _collector_for(self, channel: str) -> Collector:
+        """One shared collector per channel (subscribed once, reused by the helpers)."""
+        if channel not in self._collectors:
+            self._collectors[channel] = Collector(self, channel, frames=False)
+        return self._collectors[channel]
 
     # ---------------------------------------------------------------- subscribing
 
@@ -198,3 +250,62 @@ class Collector:
                 if remaining <= 0:
                     raise TimeoutError("condition not met in time")
                 self._cond.wait(remaining)
+
+
+class AsyncAvatarClient:
+    """asyncio face of :class:`AvatarClient`: ``say``, ``stream``, ``control`` and ``wait_end``.
+
+    >>> async with await AsyncAvatarClient.connect("127.0.0.1", 1883) as c:
+    ...     utt = await c.wait_end(await c.say("Hello"))
+
+    Events are collected from the moment a channel is first used, so ``wait_end`` after ``say``
+    never misses the end event.
+    """
+
+    def __init__(self, client: AvatarClient):
+        self.sync = client
+        self._collectors: dict[str, Collector] = {}
+
+    @classmethod
+    async def connect(cls, host: str = "127.0.0.1", port: int = 1883, prefix: str = "avatar",
+                      **kwargs: Any) -> AsyncAvatarClient:  # fmt: skip
+        client = await asyncio.to_thread(AvatarClient, host, port, prefix, **kwargs)
+        return cls(client)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.sync.close)
+
+    async def __aenter__(self) -> AsyncAvatarClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def collector(self, channel: str = "default", frames: bool = False) -> Collector:
+        """The channel's collector (created and subscribed on first use)."""
+        if channel not in self._collectors:
+            self._collectors[channel] = await asyncio.to_thread(
+                Collector, self.sync, channel, frames
+            )
+        return self._collectors[channel]
+
+    async def say(self, text: str, channel: str = "default", **options: Any) -> str:
+        await self.collector(channel)
+        return await asyncio.to_thread(lambda: self.sync.say(text, channel=channel, **options))
+
+    async def stream(self, utt_id: str, delta: str, channel: str = "default", final: bool = False,
+                     **options: Any) -> None:  # fmt: skip
+        await self.collector(channel)
+        await asyncio.to_thread(
+            lambda: self.sync.stream(utt_id, delta, channel, final=final, **options)
+        )
+
+    async def control(self, action: str, utt_id: str | None = None,
+                      channel: str = "default") -> None:  # fmt: skip
+        await asyncio.to_thread(self.sync.control, action, utt_id, channel)
+
+    async def wait_end(self, utt_id: str, channel: str = "default",
+                       timeout: float = 60.0) -> Utterance:  # fmt: skip
+        """Wait (without blocking the loop) for the end event of ``utt_id`` on ``channel``."""
+        col = await self.collector(channel)
+        return await asyncio.to_thread(col.wait_end, utt_id, timeout)

@@ -168,12 +168,23 @@ class WebSettings(_Section):
 class HermesSettings(_Section):
     enabled: bool = False
     site_id: str = "default"
+    """Only ``hermes/tts/say`` requests for this ``siteId`` are spoken."""
     channel: str = "default"
+    """The channel that speaks them."""
 
 
 class HomeAssistantSettings(_Section):
     enabled: bool = False
     discovery_prefix: str = "homeassistant"
+    """HA's discovery prefix; the device goes to ``{discovery_prefix}/device/{node_id}/config``."""
+    status_topic: str = "homeassistant/status"
+    """HA's birth/will topic; ``online`` there makes the node re-publish discovery."""
+    device_name: str | None = None
+    """Name of the HA device; default ``Avatar {node_id}``."""
+    suggested_area: str | None = None
+    """Area HA suggests for the device (e.g. ``Hall``)."""
+    republish_jitter_s: float = Field(1.0, ge=0, le=60)
+    """After HA's birth message, re-publish after a random 0..this many seconds (spreads load)."""
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,135 @@
+"""Rhasspy Hermes TTS: ``hermes/tts/say`` for the configured site is spoken on one channel.
+
+Mapping of a ``TtsSay`` onto the node:
+
+* ``siteId`` must equal ``hermes.site_id``; other sites' requests are ignored (another TTS
+  serves them).
+* ``id`` becomes the utterance id when it is a valid contract id (``[A-Za-z0-9._:-]{1,64}``);
+  otherwise the node generates one. Replies always echo the Hermes ``id`` unchanged.
+* ``lang`` (``en``, ``en-US``, ``en_US``) → the ``language`` mark, its primary subtag in lower case.
+* ``volume`` (0..1) → the utterance's linear gain.
+
+When the utterance ends — finished, cancelled (a ``stop``) or failed — ``hermes/tts/sayFinished``
+``{id, siteId, sessionId}`` is published, so a dialogue manager never waits for its timeout. A
+request the node rejects, a failure while speaking, and a malformed payload are reported on
+``hermes/error/tts`` ``{error, siteId, context, sessionId}`` (``error`` starts with the contract's
+error code); a rejected request is then also finished.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AvatarError
+from ..log import get_logger
+from ..messages import (
+    ID_PATTERN,
+    HermesError,
+    HermesSay,
+    HermesSayFinished,
+    new_id,
+    parse_json_object,
+    parse_model,
+)
+
+if TYPE_CHECKING:
+    from ..node import Node
+    from ..pipeline.channel import Utterance
+
+log = get_logger(__name__)
+
+SAY_TOPIC = "hermes/tts/say"
+FINISHED_TOPIC = "hermes/tts/sayFinished"
+ERROR_TOPIC = "hermes/error/tts"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def language_mark(lang: str | None) -> str | None:
+    """Hermes ``lang`` (BCP 47 or POSIX style) → the node's language mark (``en-US`` → ``en``)."""
+    if not lang or not lang.strip():
+        return None
+    return re.split(r"[-_.@]", lang.strip(), maxsplit=1)[0].lower() or None
+
+
+class Hermes:
+    """Bridges Hermes TTS requests to :meth:`Node.say` and answers on the Hermes topics."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.settings = node.settings.hermes
+
+    def install(self) -> None:
+        self.node.add_handler(SAY_TOPIC, self._on_say)
+        log.info("hermes tts enabled", site_id=self.settings.site_id, channel=self.settings.channel)
+
+    # ---------------------------------------------------------------- inbound
+
+    def _on_say(self, _topic: str, payload: bytes) -> None:
+        max_bytes = self.node.settings.node.max_payload_bytes
+        readable = len(payload) <= max_bytes
+        raw = parse_json_object(payload.decode("utf-8", "replace")) if readable else None
+        raw_site = raw.get("siteId") if raw is not None else None
+        if isinstance(raw_site, str) and raw_site != self.settings.site_id:
+            return  # another site's TTS request, even if malformed
+        try:
+            say = parse_model(payload, max_bytes, HermesSay)
+        except AvatarError as exc:
+            session = raw.get("sessionId") if raw is not None else None
+            context = _str_or_none(raw.get("id")) if raw is not None else None
+            self._error(exc, context or _preview(payload), _str_or_none(session))
+            return
+        assert isinstance(say, HermesSay)
+        if say.site_id != self.settings.site_id:
+            return
+        utt_id = say.id if say.id is not None and _ID_RE.match(say.id) else new_id()
+        gain = 1.0 if say.volume is None else float(say.volume)
+        try:
+            self.node.say(
+                self.settings.channel,
+                json.dumps({"text": say.text}).encode(),
+                on_end=lambda utt, end_type, s=say: self._on_end(s, utt, end_type),
+                gain=gain,
+                utt_id=utt_id,
+                language=language_mark(say.lang),
+            )
+        except AvatarError as exc:
+            self.node.emitter.event(self.settings.channel, "rejected", utt_id=utt_id, code=exc.code,
+                                    message=exc.message)  # fmt: skip
+            self._error(exc, say.id, say.session_id)
+            self._finished(say)
+            return
+        log.info("hermes say", id=utt_id, session=say.session_id, lang=say.lang, volume=say.volume)
+
+    # ---------------------------------------------------------------- outbound
+
+    def _on_end(self, say: HermesSay, utt: Utterance, end_type: str) -> None:
+        if end_type == "error":
+            self._publish(ERROR_TOPIC, HermesError(
+                error=f"engine_error: utterance {utt.id} failed while speaking",
+                siteId=self.settings.site_id, context=say.id, sessionId=say.session_id,
+            ).to_json())  # fmt: skip
+        self._finished(say)
+
+    def _finished(self, say: HermesSay) -> None:
+        msg = HermesSayFinished(id=say.id, siteId=self.settings.site_id, sessionId=say.session_id)
+        self._publish(FINISHED_TOPIC, msg.to_json())
+
+    def _error(self, exc: AvatarError, context: str | None, session_id: str | None) -> None:
+        log.warning("hermes say rejected", code=exc.code, message=exc.message)
+        msg = HermesError(error=f"{exc.code}: {exc.message}", siteId=self.settings.site_id,
+                          context=context, sessionId=session_id)  # fmt: skip
+        self._publish(ERROR_TOPIC, msg.to_json())
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        self.node.transport.publish(topic, payload, 1, False)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _preview(payload: bytes, limit: int = 200) -> str:
+    """The start of an unreadable payload, for the error's ``context``."""
+    return payload[:limit].decode("utf-8", "replace")
