@@ -93,6 +93,9 @@ class Node:
             self.channels[name] = ChannelRunner(
                 name, q, self.emitter, self.voices, self.avatars, self.settings.node.sample_format
             )
+        from .integrations import install as install_integrations
+
+        install_integrations(self)  # Home Assistant / Hermes, when enabled (subscribe before start)
 
     def start(self, connect_timeout: float | None = 10.0) -> None:
         if not self.channels:
