@@ -1,4 +1,4 @@
-"""The ``avatar-node`` command: run, demo, say, listen, doctor, schema."""
+"""The ``avatar-node`` command: run, demo, say, listen, doctor, schema, ha-remove."""
 
 from __future__ import annotations
 
@@ -225,6 +225,22 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ha_remove(args: argparse.Namespace) -> int:
+    from .client import AvatarClient
+    from .integrations.homeassistant import discovery_topic
+
+    settings = _settings(args)
+    topic = discovery_topic(settings)
+    try:
+        with AvatarClient.from_settings(settings.mqtt) as c:
+            c.publish(topic, b"", qos=1, retain=True)
+    except (ConnectionError, OSError) as exc:
+        print(f"avatar-node: cannot reach the broker: {exc}", file=sys.stderr)
+        return 1
+    print(f"removed the Home Assistant device: empty retained message on {topic}")
+    return 0
+
+
 def _add_client_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=1883)
@@ -272,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.add_argument("--skip-voices", action="store_true")
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("ha-remove", help="remove the node's Home Assistant device (empty "
+                       "retained discovery message); stop the node or disable homeassistant first")
+    p.add_argument("--config", help="the node's YAML config (broker, node id, discovery prefix)")
+    p.set_defaults(func=cmd_ha_remove)
 
     p = sub.add_parser("schema", help="write schemas/*.schema.json and asyncapi.yaml")
     p.add_argument("--out", default="schemas")
