@@ -106,3 +106,17 @@ def test_real_node_speaks_in_sync_and_stops(
     time.sleep(0.5)
     assert k.stats()["framesDrawn"] == drawn, "frames still drawn after stop"
     assert region_change(k, idle) < 1, "idle frame not shown after stop"
+    assert k.js("() => window.avatarKiosk.liveBitmaps") == 1, "frames not released on stop"
+
+    # 3. An interrupting say cuts the playing one short and is heard instead.
+    publisher("say", json.dumps({"text": TEXT, "id": "e2e-say-3"}))
+    k.wait_for("k.state === 'speaking' && k.trace.some((m) => m.id === 'e2e-say-3' && "
+               "m.what === 'play')", 60)  # fmt: skip
+    publisher("say", json.dumps({"text": "Sorry to interrupt.", "id": "e2e-say-4",
+                                 "mode": "interrupt"}))  # fmt: skip
+    k.wait_for("k.stats.cancelled === 2", 10, "the interrupted utterance to stop")
+    k.wait_for("k.firstFrameAt['e2e-say-4'] !== undefined", 30, "the interrupting utterance")
+    k.wait_for("k.state === 'idle' && k.queueLength() === 0", 30)
+    summary = k.js("() => window.avatarKiosk.offsetSummary('e2e-say-4')")
+    assert summary["maxAbs"] <= MAX_OFFSET_MS, summary
+    assert k.js("() => window.avatarKiosk.liveBitmaps") == 1

@@ -65,6 +65,7 @@ def test_idle_avatar_then_speech_in_sync(
     assert max(changes) > 10, f"mouth region never changed: {changes}"
     assert_in_sync(k, uid)
     assert mouth_change(k, idle) < 1, "idle frame not shown after the utterance"
+    assert k.js("() => window.avatarKiosk.liveBitmaps") == 1, "decoded frames not released"
 
 
 def test_lead_buffering_when_frames_come_slower_than_real_time(
@@ -115,11 +116,31 @@ def test_stop_halts_sound_and_video(
     st = k.stats()
     assert st["framesDrawn"] == drawn, "frames still drawn after stop"
     assert st["cancelled"] == 1, st
+    assert k.js("() => window.avatarKiosk.liveBitmaps") == 1, "frames not released on stop"
     assert mouth_change(k, idle) < 1, "idle frame not shown after stop"
     # Late messages of the stopped utterance are ignored; the next one plays.
     uid2 = synth.utterance([600], speed=5.0)
     k.wait_for("k.stats.utterancesDone === 1", 10, "the next utterance")
     assert_in_sync(k, uid2)
+
+
+def test_back_to_back_utterances_queue_and_release_everything(
+    open_kiosk: Callable[..., Kiosk], synth: SyntheticNode
+) -> None:
+    """Ten short utterances published faster than they play: played in order, one at a time, and
+    nothing stays allocated afterwards (what a kiosk running for weeks needs)."""
+    k = open_kiosk()
+    k.wait_for("k.avatarReady", 10)
+    ids = [synth.utterance([400], uid=f"q{i}", speed=20.0) for i in range(10)]
+    k.wait_for("k.stats.utterancesDone === 10 && k.state === 'idle'", 30, "all ten utterances")
+    order = k.js("() => window.avatarKiosk.trace.filter((m) => m.what === 'play').map((m) => m.id)")
+    assert order == ids
+    st = k.stats()
+    assert st["framesLate"] == 0 and st["errors"] == 0, st
+    assert k.js("() => window.avatarKiosk.liveBitmaps") == 1
+    assert k.js("() => window.avatarKiosk.queueLength()") == 0
+    for uid in ids:
+        assert_in_sync(k, uid)
 
 
 def test_bad_messages_do_not_break_playback(

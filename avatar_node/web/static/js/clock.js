@@ -60,7 +60,7 @@ function startChunk(p, u, c) {
 }
 
 function retire(p, u, why) {
-  u.release();
+  u.release((bmp) => closeBitmap(p, bmp));
   p.queue = p.queue.filter((x) => x !== u);
   p.remember(u.id);
   if (why) p.hooks.error(`utterance ${u.id} dropped: ${why}`);
@@ -97,14 +97,22 @@ export function scheduleAudio(p, now) {
   p.setState("speaking");
 }
 
+/** Frees a decoded frame now rather than whenever the garbage collector runs. */
+export function closeBitmap(p, bmp) {
+  if (!bmp) return;
+  bmp.close();
+  p.hooks.liveBitmaps--;
+}
+
 function startDecode(p, u, f) {
   f.decoding = true;
   createImageBitmap(f.blob).then(
     (bmp) => {
       f.decoding = false;
       f.blob = null;
+      p.hooks.liveBitmaps++;
       if (u.frames.includes(f)) f.bitmap = bmp;
-      else bmp.close(); // dropped or cancelled meanwhile
+      else closeBitmap(p, bmp); // dropped or cancelled meanwhile
     },
     (e) => {
       f.decoding = false;
@@ -139,7 +147,7 @@ export function drawDue(p, now) {
   if (!f.bitmap) return; // still decoding: try again next animation frame
   const offsetMs = (now - u.due(f.ptsMs)) * 1000;
   for (let i = 0; i < k; i++) {
-    u.frames[i].bitmap?.close();
+    closeBitmap(p, u.frames[i].bitmap);
     p.hooks.stats.framesSkipped++;
   }
   u.frames.splice(0, k + 1);
@@ -151,6 +159,6 @@ export function drawDue(p, now) {
     p.showing = "frame";
     p.hooks.frameDrawn(u.id, f.seq, offsetMs);
   }
-  f.bitmap.close();
+  closeBitmap(p, f.bitmap);
   f.bitmap = null;
 }

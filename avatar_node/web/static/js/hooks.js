@@ -8,6 +8,7 @@ export function createHooks(onError) {
     avatarReady: false,
     state: "idle", // idle | buffering | speaking
     lastError: null,
+    liveBitmaps: 0, // decoded frames not yet closed (the idle frame included): a leak check
     stats: {
       messages: 0, badMessages: 0, ignored: 0, errors: 0,
       audioDecoded: 0, audioScheduled: 0, audioWithoutFrames: 0, stalls: 0,

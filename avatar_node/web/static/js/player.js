@@ -7,7 +7,7 @@
 // silence with the last frame held, never video behind audio. "Now" for drawing is the context
 // time being heard (getOutputTimestamp), so output latency is accounted for.
 
-import { drawDue, scheduleAudio } from "./clock.js";
+import { closeBitmap, drawDue, scheduleAudio } from "./clock.js";
 import { Utterance } from "./utterance.js";
 
 const MAX_UTTERANCES = 8; // utterances buffered (playing + waiting)
@@ -63,7 +63,8 @@ export class Player {
     if (!info.idle) return;
     try {
       const bmp = await createImageBitmap(new Blob([info.idle], { type: "image/jpeg" }));
-      this.idle?.close();
+      this.hooks.liveBitmaps++;
+      closeBitmap(this, this.idle);
       this.idle = bmp;
       if (!info.width) {
         this.canvas.width = bmp.width;
@@ -168,7 +169,7 @@ export class Player {
   }
 
   cancel(u, count = true) {
-    u.release();
+    u.release((bmp) => closeBitmap(this, bmp));
     this.queue = this.queue.filter((x) => x !== u);
     this.remember(u.id);
     if (count) this.hooks.stats.cancelled++;

@@ -70,8 +70,8 @@ export class Utterance {
     return last !== null && this.nextChunk > last;
   }
 
-  /** Stops sound and frees every decoded frame. */
-  release() {
+  /** Stops sound and frees every decoded frame (through `close(bitmap)`). */
+  release(close) {
     for (const s of this.sources) {
       try {
         s.stop();
@@ -81,7 +81,7 @@ export class Utterance {
       s.disconnect();
     }
     this.sources.clear();
-    for (const f of this.frames) f.bitmap?.close();
+    for (const f of this.frames) if (f.bitmap) close(f.bitmap);
     this.frames = [];
   }
 }
