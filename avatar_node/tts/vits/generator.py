@@ -16,6 +16,27 @@ from torch import nn
 LRELU_SLOPE = 0.1
 
 
+class Conv1dNHWC(nn.Conv1d):
+    """A ``Conv1d`` (same parameters and state dict) run as a 2-D convolution on ``[B, C, 1, T]``
+    channels-last activations: oneDNN's NHWC kernels are 1.5–2× faster on long, narrow signals."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(
+            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
+            (1, self.dilation[0]), self.groups,
+        )  # fmt: skip
+
+
+class ConvTranspose1dNHWC(nn.ConvTranspose1d):
+    """``ConvTranspose1d`` run as 2-D on ``[B, C, 1, T]`` channels-last activations."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return F.conv_transpose2d(
+            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
+            (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
+        )  # fmt: skip
+
+
 def _same_padding(kernel_size: int, dilation: int) -> int:
     return (kernel_size * dilation - dilation) // 2
 
@@ -26,13 +47,13 @@ class ResBlock1(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
         super().__init__()
         self.convs1 = nn.ModuleList(
-            nn.Conv1d(
+            Conv1dNHWC(
                 channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
             )
             for d in dilations
         )
         self.convs2 = nn.ModuleList(
-            nn.Conv1d(channels, channels, kernel_size, padding=_same_padding(kernel_size, 1))
+            Conv1dNHWC(channels, channels, kernel_size, padding=_same_padding(kernel_size, 1))
             for _ in dilations
         )
 
@@ -50,7 +71,7 @@ class ResBlock2(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilations: Sequence[int]) -> None:
         super().__init__()
         self.convs = nn.ModuleList(
-            nn.Conv1d(
+            Conv1dNHWC(
                 channels, channels, kernel_size, dilation=d, padding=_same_padding(kernel_size, d)
             )
             for d in dilations
@@ -81,26 +102,27 @@ class HifiGanGenerator(nn.Module):
             raise ValueError(f"unknown resblock type {resblock!r} (expected '1' or '2')")
         block = ResBlock1 if resblock == "1" else ResBlock2
         self.num_kernels = len(resblock_kernel_sizes)
-        self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
+        self.conv_pre = Conv1dNHWC(initial_channel, upsample_initial_channel, 7, padding=3)
         self.ups = nn.ModuleList()
         self.resblocks = nn.ModuleList()
         channels = upsample_initial_channel
         for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
             channels = upsample_initial_channel // (2 ** (i + 1))
             self.ups.append(
-                nn.ConvTranspose1d(
+                ConvTranspose1dNHWC(
                     channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2
                 )
             )
             for k, dilations in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
                 self.resblocks.append(block(channels, k, dilations))
-        self.conv_post = nn.Conv1d(channels, 1, 7, padding=3, bias=False)
-        self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels else None
+        self.conv_post = Conv1dNHWC(channels, 1, 7, padding=3, bias=False)
+        self.cond = Conv1dNHWC(gin_channels, upsample_initial_channel, 1) if gin_channels else None
 
     def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.conv_pre(x)
+        """``x [B, C, T]`` (and ``g [B, gin, 1]``) → audio ``[B, 1, T·hop]``."""
+        x = self.conv_pre(x.unsqueeze(2).contiguous(memory_format=torch.channels_last))
         if g is not None and self.cond is not None:
-            x = x + self.cond(g)
+            x = x + self.cond(g.unsqueeze(2))
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, LRELU_SLOPE))
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
@@ -109,4 +131,4 @@ class HifiGanGenerator(nn.Module):
                 total = total.add_(block(x))
             x = total.div_(self.num_kernels)
         x = self.conv_post(F.leaky_relu_(x))
-        return torch.tanh_(x)
+        return torch.tanh_(x).squeeze(2)
