@@ -254,9 +254,13 @@ def test_say_box_publishes_plain_text_and_ui_can_be_hidden(
         assert got == [b"Hello from the kiosk"]
         assert k.page.input_value("#say-text") == ""
 
-        hidden = open_kiosk("?status=0&input=0&lead_ms=300&channel=default")
+        ws = f"ws://{{host}}:{ws_broker.ws_port}"
+        hidden = open_kiosk(f"?status=0&input=0&lead_ms=300&channel=default&ws={ws}")
         assert not hidden.page.is_visible("#say") and not hidden.page.is_visible("#status")
         assert hidden.js("() => window.avatarKiosk.params.leadMs") == 300
+        assert (
+            hidden.js("() => window.avatarKiosk.params.ws") == f"ws://127.0.0.1:{ws_broker.ws_port}"
+        )
     finally:
         sub.loop_stop()
         sub.disconnect()

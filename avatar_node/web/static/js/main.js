@@ -43,6 +43,13 @@ function main() {
   const checkAudio = () => {
     unlock.hidden = player.ctx.state === "running";
   };
+  // An output device that goes away and comes back (a screen's HDMI sink sleeping) can leave the
+  // context suspended or "interrupted": keep asking it to run (a no-op while autoplay blocks it).
+  setInterval(() => {
+    if (player.ctx.state !== "running" && player.ctx.state !== "closed") {
+      player.ctx.resume().catch(() => {});
+    }
+  }, 5000);
   player.ctx.onstatechange = checkAudio;
   unlock.addEventListener("click", () => player.ctx.resume().then(checkAudio));
   document.addEventListener("pointerdown", () => player.ctx.resume(), { once: true });

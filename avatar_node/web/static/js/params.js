@@ -28,6 +28,9 @@ export function readParams(search = location.search, defaults = window.AVATAR_KI
     showInput: flag(pick("input"), true),
     pumpHz: Number(pick("pump") ?? 200),
   };
+  // "{host}" stands for the host the page was loaded from: a node that only knows its broker as
+  // 127.0.0.1 can still hand remote kiosks a usable URL (ws://{host}:9001).
+  p.ws = p.ws.replaceAll("{host}", location.hostname || "127.0.0.1");
   if (!NAME_RE.test(p.channel)) throw new Error(`bad channel: ${p.channel}`);
   // A prefix may contain '/' levels but never MQTT wildcards.
   if (!p.prefix || /[#+]/.test(p.prefix)) throw new Error(`bad prefix: ${p.prefix}`);
