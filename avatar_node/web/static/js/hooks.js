@@ -15,7 +15,7 @@ export function createHooks(onError) {
       framesReceived: 0, framesDrawn: 0, framesSkipped: 0, framesLate: 0, badFrames: 0,
       utterancesStarted: 0, utterancesDone: 0, cancelled: 0, reconnects: 0,
     },
-    /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due, on the AudioContext clock. */
+    /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due (AudioContext clock). */
     offsets: [],
     firstFrameAt: {}, // utterance id -> performance.now() when its first frame was drawn
     /** Recent milestones {at, what, id, n} (events, audio chunks, first frame received). */

@@ -15,7 +15,10 @@ function defaultWs() {
 }
 
 /** Returns the effective settings; throws an Error naming the bad parameter. */
-export function readParams(search = location.search, defaults = window.AVATAR_KIOSK_DEFAULTS) {
+export function readParams(
+  search = location.search,
+  defaults = globalThis.AVATAR_KIOSK_DEFAULTS,
+) {
   const d = defaults || {};
   const q = new URLSearchParams(search);
   const pick = (key) => (q.has(key) ? q.get(key) : d[key]);

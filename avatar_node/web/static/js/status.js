@@ -12,7 +12,8 @@ export class StatusCorner {
   }
 
   connection(state, detail) {
-    this.dot.className = "dot" + (state === "connected" ? " on" : state === "connecting" ? " wait" : "");
+    const cls = state === "connected" ? " on" : state === "connecting" ? " wait" : "";
+    this.dot.className = "dot" + cls;
     this.conn.textContent = detail ? `${state} (${detail})` : state;
   }
 
