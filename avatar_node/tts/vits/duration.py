@@ -9,6 +9,7 @@ index 1 is a parameter-free placeholder because the reverse pass never runs that
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -158,7 +159,8 @@ class StochasticDurationPredictor(nn.Module):
         for index in range(len(self.flows) - 1, -1, -1):
             if index == 1:
                 continue
-            z = self.flows[index].reverse(z, mask, h)
+            flow = cast("ElementwiseAffine | ConvFlow | Flip", self.flows[index])
+            z = flow.reverse(z, mask, h)
         return z[:, :1]
 
 

@@ -6,6 +6,8 @@ one weight once. ``flow.flows`` keeps the reference layout (coupling at even ind
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -128,5 +130,5 @@ class ResidualCouplingFlow(nn.Module):
         self, z: torch.Tensor, mask: torch.Tensor, g: torch.Tensor | None = None
     ) -> torch.Tensor:
         for flow in reversed(self.flows):
-            z = flow.reverse(z, mask, g)
+            z = cast("MeanOnlyCoupling | FlowFlip", flow).reverse(z, mask, g)
         return z

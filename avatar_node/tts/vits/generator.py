@@ -8,6 +8,7 @@ that are not needed afterwards are updated in place to save allocations.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -21,8 +22,9 @@ class Conv1dNHWC(nn.Conv1d):
     channels-last activations: oneDNN's NHWC kernels are 1.5–2× faster on long, narrow signals."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = cast(int, self.padding[0])
         return F.conv2d(
-            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
+            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, pad),
             (1, self.dilation[0]), self.groups,
         )  # fmt: skip
 
@@ -31,8 +33,9 @@ class ConvTranspose1dNHWC(nn.ConvTranspose1d):
     """``ConvTranspose1d`` run as 2-D on ``[B, C, 1, T]`` channels-last activations."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        pad = cast(int, self.padding[0])
         return F.conv_transpose2d(
-            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, self.padding[0]),
+            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, pad),
             (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
         )  # fmt: skip
 
