@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
-from kiosk_driver import Browser  # noqa: E402
+from kiosk_driver import Browser, free_port, wait_port  # noqa: E402
 
 from avatar_node.node import Node  # noqa: E402
 from avatar_node.settings import load_settings  # noqa: E402
@@ -43,23 +42,6 @@ TEXT = (
     "My voice and my lips come to this page over MQTT. "
     "Thank you for watching."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
 
 
 class Mosquitto:

@@ -3,30 +3,13 @@ headless Debian Chromium. A missing browser fails the tests with the install com
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kiosk_driver import INSTALL_HINT, Browser, Kiosk
+from kiosk_driver import INSTALL_HINT, Browser, Kiosk, wait_port
 
 from avatar_node.web.server import WebServer
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} did not open")
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import ARTIFACTS, REPO
-from kiosk_driver import Kiosk
+from kiosk_driver import ARTIFACTS, REPO, Kiosk
 
 from avatar_node.node import Node
 from avatar_node.settings import Settings
