@@ -187,7 +187,7 @@ def test_broken_voice_files(tmp_path, broker, prefix, bundled_voices):
     from avatar_node.pipeline.registry import VoiceRegistry
     from avatar_node.settings import VoiceSettings
 
-    from .conftest import node_settings
+    from tests.integration.conftest import node_settings
 
     broken = tmp_path / "broken.onnx"
     broken.write_bytes(b"this is not an onnx file")

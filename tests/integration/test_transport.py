@@ -12,7 +12,7 @@ from avatar_node.settings import MqttSettings
 from avatar_node.transport.mqtt import MqttTransport
 from avatar_node.transport.topics import Topics
 
-from ..conftest import Broker, free_port
+from tests.conftest import Broker, free_port
 
 
 def _wait(pred, timeout=15.0):
@@ -45,7 +45,7 @@ def test_falls_back_to_311_when_broker_refuses_mqtt5():
 def test_reconnects_resubscribes_and_serves_queued_requests(prefix, bundled_voices):
     from avatar_node.node import Node
 
-    from .conftest import node_settings
+    from tests.integration.conftest import node_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         broker = Broker(Path(tmp))
