@@ -208,3 +208,71 @@ def test_example_cli_runs_one_turn(make_node, broker, prefix, chat_server, capsy
     assert code == 0
     assert "avatar> Example says hi." in capsys.readouterr().out
     assert server.requests[0]["body"]["messages"][0] == {"role": "system", "content": "Be brief."}
+
+
+# ------------------------------------------------------------------ the other documented bridges
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def test_node_red_flow_is_wired_and_its_messages_make_the_node_speak(make_node, client,
+                                                                    collector, prefix):  # fmt: skip
+    flow = json.loads((EXAMPLES / "node-red-flow.json").read_text())
+    nodes = {n["id"]: n for n in flow}
+    assert len(nodes) == len(flow), "node ids must be unique"
+    (tab,) = [n for n in flow if n["type"] == "tab"]
+    (broker_cfg,) = [n for n in flow if n["type"] == "mqtt-broker"]
+    for n in flow:
+        if n["type"] in ("inject", "mqtt out", "mqtt in", "debug"):
+            assert n["z"] == tab["id"]
+            assert all(target in nodes for out in n["wires"] for target in out)
+        if n["type"] in ("mqtt out", "mqtt in"):
+            assert n["broker"] == broker_cfg["id"]
+    (events_in,) = [n for n in flow if n["type"] == "mqtt in"]
+    assert events_in["topic"] == "avatar/default/events" and events_in["datatype"] == "json"
+    assert [nodes[t]["type"] for t in events_in["wires"][0]] == ["debug"]
+
+    make_node()
+    outs = {n["topic"] for n in flow if n["type"] == "mqtt out"}
+    assert outs == {"avatar/default/say", "avatar/default/control"}
+    injects = [n for n in flow if n["type"] == "inject"]
+    for inject in injects:  # publish what Node-RED would, under this test's prefix
+        (target,) = inject["wires"][0]
+        topic = nodes[target]["topic"].replace("avatar/", f"{prefix}/", 1)
+        if inject["payloadType"] == "json":
+            json.loads(inject["payload"])
+        if topic.endswith("/say"):
+            client.publish(topic, inject["payload"])
+    ends = ("finished", "cancelled", "rejected", "error")
+    collector.wait_for(lambda c: sum(e["type"] in ends for e in c.all_events) == 2, 60)
+    last = [e for e in collector.all_events if e["type"] in ends]
+    # the JSON announcement interrupts the plain greeting if it is still speaking
+    assert last[-1]["type"] == "finished" and last[-1]["meta"] == {"source": "node-red"}
+    assert last[0]["type"] in ("finished", "cancelled")
+
+
+def test_mosquitto_one_liners_carry_valid_contract_messages():
+    import re
+    import shlex
+
+    from avatar_node.messages import Control, HermesSay, SayRequest, TextDelta
+
+    models = {"say": SayRequest, "say/stream": TextDelta, "control": Control}
+    text = (EXAMPLES / "mosquitto_pub.md").read_text().replace("\\\n", " ")
+    checked = 0
+    for line in text.splitlines():
+        if not line.startswith("mosquitto_pub"):
+            continue
+        args = shlex.split(line.split("#")[0] if "# " in line else line)
+        topic = args[args.index("-t") + 1]
+        if "-m" not in args:
+            assert "-n" in args and "-r" in args  # the removal one-liner
+            continue
+        payload = args[args.index("-m") + 1]
+        m = re.match(r"avatar/default/(say/stream|say|control|avatar/set)$", topic)
+        if topic == "hermes/tts/say":
+            assert HermesSay.model_validate(json.loads(payload)).site_id == "default"
+        elif m and m.group(1) in models and payload.startswith("{"):
+            models[m.group(1)].model_validate(json.loads(payload))
+        checked += 1
+    assert checked >= 10
