@@ -5,6 +5,7 @@ Shared by the e2e tests and ``bench/kiosk.py``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -57,10 +58,10 @@ INSTALL_HINT = (
 
 
 def chromium_path() -> str:
-    """/usr/bin/chromium (or whatever ``chromium`` is on PATH); raises with the install hint."""
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    """``$AVATAR_CHROMIUM``, else /usr/bin/chromium (or ``chromium`` on PATH); raises the hint."""
+    exe = os.environ.get("AVATAR_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(exe).exists():
-        raise RuntimeError(INSTALL_HINT)
+        raise RuntimeError(f"{exe} not found. {INSTALL_HINT}")
     return exe
 
 
