@@ -125,3 +125,59 @@ def test_onnx_json_defaults_are_used(voice: Voice) -> None:
     assert voice.languages == ["en_US"]
     assert voice.text_to_ids("") == []
     assert list(voice.synthesize("   ")) == []
+
+
+def test_multispeaker_piper_layout_loads_and_conditions() -> None:
+    """A multi-speaker Piper graph adds emb_g and cond layers: shapes are inferred, ids work."""
+    from avatar_node.tts.vits.frontends import PiperFrontend
+    from avatar_node.tts.vits.piper import infer_hparams, onnx_state_dict
+    from avatar_node.tts.vits.weights import build_model
+
+    state, attrs = onnx_state_dict(default_voice_path())
+    gin, speakers = 16, 3
+    generator = torch.Generator().manual_seed(0)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * 0.1
+
+    state["emb_g.weight"] = rand(speakers, gin)
+    state["dec.cond.weight"], state["dec.cond.bias"] = rand(256, gin, 1), rand(256)
+    state["dp.cond.weight"], state["dp.cond.bias"] = rand(192, gin, 1), rand(192)
+    for k in (0, 2, 4, 6):
+        state[f"flow.flows.{k}.enc.cond_layer.weight"] = rand(2 * 192 * 4, gin, 1)
+        state[f"flow.flows.{k}.enc.cond_layer.bias"] = rand(2 * 192 * 4)
+    hp = infer_hparams(state, attrs, n_speakers=speakers)
+    assert (hp.n_speakers, hp.gin_channels) == (speakers, gin)
+    model = build_model(hp, state, {}, "multi", ignore_unexpected=True)
+    config = json.loads(Path(f"{default_voice_path()}.json").read_text())
+    voice = Voice("multi", model, PiperFrontend(config), 22050, {"a": 0, "b": 1, "c": 2}, 0.0, 0.0)
+    ids = voice.text_to_ids("Hello.")[0]
+    first, second = voice.synthesize_ids(ids, "a"), voice.synthesize_ids(ids, "c")
+    assert first.size > 0 and not np.array_equal(first, second)
+    assert voice.resolve_speaker(None) == 0
+
+
+def test_initializer_mapping_matches_the_fixture_table() -> None:
+    """Every parameter row of onnx_to_torch_mapping.tsv is found under its torch key."""
+    import onnx
+    from onnx import numpy_helper
+
+    from avatar_node.tts.vits.piper import onnx_state_dict
+
+    state, _ = onnx_state_dict(default_voice_path())
+    raw = {
+        i.name: numpy_helper.to_array(i) for i in onnx.load(default_voice_path()).graph.initializer
+    }
+    rows = fixture_path("piper", "onnx_to_torch_mapping.tsv").read_text().splitlines()[1:]
+    mapped = 0
+    for row in rows:
+        onnx_name, shape, torch_key, transform = row.split("\t")[:4]
+        if not torch_key:
+            continue
+        mapped += 1
+        assert list(state[torch_key].shape) == json.loads(shape), torch_key
+        value = raw[onnx_name]
+        if transform.startswith("value = exp(-logs)"):
+            value = -np.log(value)
+        assert np.array_equal(state[torch_key].numpy(), value), torch_key
+    assert mapped == 350
