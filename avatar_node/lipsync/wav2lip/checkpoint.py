@@ -33,9 +33,11 @@ def extract_state_dict(obj: Any, path: str = "checkpoint") -> dict[str, torch.Te
         raise CheckpointError(
             f"{path}: not a Wav2Lip checkpoint (top level is {type(obj).__name__})"
         )
-    state = obj.get("state_dict", obj)
+    bare = all(isinstance(v, torch.Tensor) for v in obj.values())
+    state = obj if bare and obj else obj.get("state_dict")
     if not isinstance(state, Mapping) or not state:
-        raise CheckpointError(f"{path}: no 'state_dict' in the checkpoint")
+        keys = ", ".join(map(str, list(obj)[:5]))
+        raise CheckpointError(f"{path}: not a Wav2Lip checkpoint (no 'state_dict'; has {keys})")
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if not isinstance(value, torch.Tensor):
