@@ -140,7 +140,7 @@ class Voice:
         noise_scale_w: float | None = None,
         length_scale: float | None = None,
     ) -> np.ndarray:
-        """Raw model audio (float32 mono, tanh range) for one id sequence.
+        """Raw model audio (float32 mono, tanh range, not peak-normalised) for one id sequence.
 
         ``length_scale`` None is the voice's default (1.0 unless a Piper json sets it).
         """
@@ -204,6 +204,8 @@ def load_voice(
     if config_or_model is None:
         config_or_model = default_voice_path()
     path = Path(config_or_model)
+    if checkpoint is not None and path.suffix != ".json" and Path(checkpoint).suffix == ".json":
+        path, checkpoint = Path(checkpoint), path  # accept (checkpoint, config) too
     if path.suffix == ".onnx":
         voice = _piper_voice(path, name)
     elif checkpoint is not None:
