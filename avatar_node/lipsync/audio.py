@@ -29,7 +29,7 @@ MEL_STEP = 16  # mel frames per window (0.2 s)
 MEL_FPS = SAMPLE_RATE / HOP  # 80 mel frames per second
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above."""
     f = np.asarray(f, np.float64)
     mel = f / (200.0 / 3)
@@ -37,7 +37,7 @@ def _hz_to_mel(f: np.ndarray) -> np.ndarray:
     return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / logstep, mel)
 
 
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+def _mel_to_hz(m: np.ndarray | float) -> np.ndarray:
     m = np.asarray(m, np.float64)
     logstep = math.log(6.4) / 27.0
     return np.where(m >= 15.0, 1000.0 * np.exp(logstep * (m - 15.0)), m * (200.0 / 3))

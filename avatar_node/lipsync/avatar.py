@@ -55,7 +55,7 @@ def _read_frames(path: Path, fps: float) -> tuple[np.ndarray, float]:
         if img is not None:
             return img[None], fps
     cap = cv2.VideoCapture(str(path))
-    frames = []
+    frames: list[np.ndarray] = []
     try:
         video_fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
         while len(frames) < MAX_VIDEO_FRAMES:

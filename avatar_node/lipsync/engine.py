@@ -100,7 +100,7 @@ class Wav2LipEngine:
         model = fuse_batchnorm(model) if fuse else model
         model = model.to(device=self.device, dtype=torch.float32).eval()
         if channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model
         self._feats: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
 

@@ -48,8 +48,10 @@ class HaarCascade:
             raise ValueError("not a Haar cascade")
         stages = []
         for st in root.find("stages") or []:
-            nodes = [w.findtext("internalNodes", "").split() for w in st.find("weakClassifiers")]
-            leaves = [w.findtext("leafValues", "").split() for w in st.find("weakClassifiers")]
+            weak = st.find("weakClassifiers")
+            items = list(weak) if weak is not None else []
+            nodes = [w.findtext("internalNodes", "").split() for w in items]
+            leaves = [w.findtext("leafValues", "").split() for w in items]
             if any(len(n) != 4 for n in nodes):
                 raise ValueError("only stump (depth-1) cascades are supported")
             stages.append(
