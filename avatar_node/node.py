@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .errors import AvatarError, BadRequest, ConfigError, TextTooLong
+from .errors import AvatarError, BadRequest, ConfigError, TextTooLong, UnknownAvatar
 from .log import get_logger
 from .messages import Control, SayOptions, TextDelta, parse_json_object, parse_model, parse_say, peek_id
 from .pipeline.channel import ChannelQueue, SentenceSource, Utterance
@@ -205,8 +205,9 @@ class Node:
         voice = opts.voice or n.default_voice
         avatar = opts.avatar or self.channel_avatar[channel]
         self.voices.check_request(voice, opts.speaker)
-        if self.avatars is not None:
-            self.avatars.check(avatar)
+        if avatar not in self.settings.avatars:
+            names = ", ".join(self.settings.avatars)
+            raise UnknownAvatar(f"unknown avatar {avatar!r}; configured: {names}")
         return Utterance(
             id=utt_id, channel=channel, source=source, voice=voice, avatar=avatar,
             speaker=opts.speaker, language=opts.language, speed=opts.speed, mode=opts.mode,

@@ -71,6 +71,9 @@ class Broker:
         self.port = free_port()
         self.ws_port = free_port()
         self.host = "127.0.0.1"
+        # mosquitto started as root drops to the `mosquitto` user: it must be able to write here
+        # (persistence file, so sessions survive a restart).
+        workdir.chmod(0o777)
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nprotocol mqtt\nallow_anonymous true\n"
@@ -88,6 +91,7 @@ class Broker:
             stderr=(self.workdir / "mosquitto.log").open("ab"),
         )
         _wait_port(self.port)
+        _wait_port(self.ws_port)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -37,8 +37,8 @@ def test_plain_text_say_gives_events_and_playable_audio(make_node, client, colle
         position += c["duration_ms"]
     sentence_texts = [e["detail"]["text"] for e in utt.events if e["type"] == "sentence"]
     assert sentence_texts == ["Hello world.", "This is a test of the avatar node."]
-    state = collector.retained["state"]
-    assert state["state"] == "idle" and state["metrics"]["first_audio_ms"] > 0
+    collector.wait_for(lambda c: c.retained.get("state", {}).get("state") == "idle", 10)
+    assert collector.retained["state"]["metrics"]["first_audio_ms"] > 0
 
 
 def test_json_say_with_every_option(make_node, client, collector):
@@ -229,7 +229,8 @@ def test_cli_say_saves_wav(make_node, broker, prefix, tmp_path, capsys):
     code = main(["say", "Saved to a file.", "--port", str(broker.port), "--prefix", prefix,
                  "--out", str(out)])  # fmt: skip
     assert code == 0
-    result = json.loads(capsys.readouterr().out.splitlines()[0])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith('{"id"')]
+    result = json.loads(lines[0])
     assert result["end"] == "finished"
     samples, rate = decode_wav(out.read_bytes())
     assert rate == 22050 and samples.size > rate * 0.5
