@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[demo,test,dev]"
+	$(PY) -m pip install --quiet -e ".[frontends,demo,test,dev]"
 	touch $(STAMP)
 
 demo: setup
@@ -35,6 +35,10 @@ bench: setup
 
 schema: setup
 	$(PY) -m avatar_node schema --out schemas
+
+# Rebuild the vendored mqtt.js of the kiosk page (committed, so installs work offline).
+web:
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -39,7 +39,8 @@ def _start_web(settings: Settings) -> Any:
     except ImportError:
         log.warning("web display not available in this install")
         return None
-    ws = settings.web.ws_url or f"ws://{settings.mqtt.host}:9001"
+    # {host}: the page substitutes the host it was loaded from (kiosks on other machines).
+    ws = settings.web.ws_url or "ws://{host}:9001"
     server = WebServer(settings.web.host, settings.web.port, {
         "ws": ws, "channel": settings.node.channels[0], "prefix": settings.mqtt.topic_prefix,
     })  # fmt: skip
@@ -84,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port, args.ws_port)
         broker.start()
-        settings.web.ws_url = settings.web.ws_url or f"ws://{settings.mqtt.host}:{args.ws_port}"
+        settings.web.ws_url = settings.web.ws_url or "ws://{host}:" + str(args.ws_port)
     node = Node(settings)
     node.load()
     web = _start_web(settings)

@@ -162,7 +162,7 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     ws_url: str | None = None
-    """Broker WebSocket URL the page connects to; default ``ws://{mqtt.host}:9001``."""
+    """Broker WebSocket URL for the page; default ``ws://{host}:9001`` ({host}: the page's host)."""
 
 
 class HermesSettings(_Section):
