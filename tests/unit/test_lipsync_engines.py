@@ -151,3 +151,18 @@ def test_jpeg_pool_keeps_order(avatar: Avatar) -> None:
         assert img.shape == (48, 64, 3) and abs(int(img.mean()) - 10 * i) <= 2
     big = encode_jpeg(avatar.idle_frame, 80)
     assert big[:2] == b"\xff\xd8" and decode_jpeg(big).shape == avatar.idle_frame.shape
+
+
+def test_wav2lip_video_avatar_and_faceless_frames(random_wav2lip, video_avatar) -> None:
+    """A video avatar runs the plain encoder per frame; frames without a face pass through."""
+    boxes = video_avatar.boxes.copy()
+    boxes[2] = -1  # frame 2 has no face
+    av = Avatar(name="v", fps=25.0, frames=video_avatar.frames, boxes=boxes,
+                faces96=video_avatar.faces96, key="v-noface")  # fmt: skip
+    engine = Wav2LipEngine(random_wav2lip, batch_size=4)
+    frames = np.concatenate(list(engine.render(av, tone(0.4, 16000), 16000, 5, 6)))
+    assert frames.shape[0] == 6
+    idx = [(5 + k) % 7 for k in range(6)]  # 5, 6, 0, 1, 2, 3
+    assert np.array_equal(frames[4], av.frames[2])  # faceless frame untouched
+    assert not np.array_equal(frames[3], av.frames[idx[3]])
+    assert frames[:, 0, 0, 0].tolist() == [int(av.frames[i, 0, 0, 0]) for i in idx]
