@@ -155,6 +155,8 @@ class Metrics(Outbound):
     rtf: float | None = Field(None, description="TTS real-time factor (compute time / audio time).")
     utterances: int = Field(0, description="Utterances finished since start.")
     errors: int = Field(0, description="Requests that ended in error or were rejected since start.")
+    cache_hits: int = Field(0, description="Requests replayed from the phrase cache since start.")
+    cache_misses: int = Field(0, description="Cacheable requests that had to be rendered.")
 
 
 class ChannelState(Outbound):

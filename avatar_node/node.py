@@ -13,6 +13,7 @@ from collections.abc import Callable
 from .errors import AvatarError, BadRequest, ConfigError, TextTooLong, UnknownAvatar
 from .log import get_logger
 from .messages import Control, SayOptions, TextDelta, parse_json_object, parse_model, parse_say, peek_id
+from .pipeline.cache import PhraseCache
 from .pipeline.channel import ChannelQueue, SentenceSource, Utterance
 from .pipeline.emitter import ChannelStatus, Emitter
 from .pipeline.registry import AvatarRegistry, VoiceRegistry
@@ -59,6 +60,7 @@ class Node:
         self.channel_avatar: dict[str, str] = dict.fromkeys(node.channels, node.default_avatar)
         """The avatar each channel shows by default (changeable at run time, e.g. from HA)."""
         self.channels: dict[str, ChannelRunner] = {}
+        self.phrase_cache = PhraseCache(int(node.phrase_cache_mb * 1024 * 1024))
         self._streams: dict[tuple[str, str], Utterance] = {}
         self._streams_lock = threading.Lock()
         self._started = False
@@ -91,8 +93,9 @@ class Node:
                 queued=q.__len__,
             )
             self.channels[name] = ChannelRunner(
-                name, q, self.emitter, self.voices, self.avatars, self.settings.node.sample_format
-            )
+                name, q, self.emitter, self.voices, self.avatars,
+                self.settings.node.sample_format, self.phrase_cache,
+            )  # fmt: skip
         from .integrations import install as install_integrations
 
         install_integrations(self)  # Home Assistant / Hermes, when enabled (subscribe before start)

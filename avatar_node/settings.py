@@ -51,6 +51,8 @@ class NodeSettings(_Section):
     """Sentences longer than this are cut at clause boundaries, in characters."""
     first_chunk_max_chars: int = Field(80, ge=10)
     """The first chunk of an utterance is cut shorter (clause boundary) for a fast first sound."""
+    phrase_cache_mb: float = Field(64.0, ge=0)
+    """Memory for replaying repeated announcements (audio + frames), in MB; 0 disables."""
     sample_format: Literal["pcm_s16le", "f32le"] = "pcm_s16le"
     """Sample format of the WAV in ``AudioChunk.wav``."""
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -26,6 +26,8 @@ class ChannelMetrics:
     rtf: float | None = None
     utterances: int = 0
     errors: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
 
     def to_message(self) -> Metrics:
         return Metrics(**self.__dict__)

@@ -17,6 +17,8 @@ import numpy as np
 
 from ..log import get_logger
 from ..messages import VideoFrame
+from .cache import FrameRecord
+from .channel import Utterance
 from .emitter import Emitter
 
 if TYPE_CHECKING:
@@ -94,23 +96,31 @@ class FrameStage:
             return
         jpeg = fut.result()
         h, w = (img.shape[:2]) if img is not None else (avatar.height, avatar.width)
-        frame = VideoFrame(
-            id=utt.id,
-            seq=seq,
-            pts_ms=round(seq * 1000.0 / fps, 3),
-            width=int(w),
-            height=int(h),
-            jpeg=base64.b64encode(jpeg).decode("ascii"),
-            final=seg.final and seq == end - 1,
-        )
+        b64 = base64.b64encode(jpeg).decode("ascii")
+        pts = round(seq * 1000.0 / fps, 3)
+        if utt.recording is not None:
+            utt.recording.frame(seq, pts, int(w), int(h), b64)
+        self._send(utt, VideoFrame(id=utt.id, seq=seq, pts_ms=pts, width=int(w), height=int(h),
+                                   jpeg=b64, final=seg.final and seq == end - 1), jpeg)  # fmt: skip
+
+    def replay(self, utt: Utterance, frames: tuple[FrameRecord, ...], final: bool) -> None:
+        """Publish frames recorded by the phrase cache under ``utt``'s id."""
+        for i, (seq, pts, w, h, b64) in enumerate(frames):
+            if utt.cancel.is_set():
+                return
+            msg = VideoFrame(id=utt.id, seq=seq, pts_ms=pts, width=w, height=h, jpeg=b64,
+                             final=final and i == len(frames) - 1)  # fmt: skip
+            self._send(utt, msg, None)
+
+    def _send(self, utt: Utterance, frame: VideoFrame, jpeg: bytes | None) -> None:
         self.emitter.frame(self.channel, frame)
-        if seq == 0:
+        if frame.seq == 0:
             metrics = self.emitter.status[self.channel].metrics
             metrics.first_frame_ms = (time.monotonic() - utt.received) * 1000
         now = time.monotonic()
         if now - self._last_snapshot >= SNAPSHOT_INTERVAL_S:
             self._last_snapshot = now
-            self.emitter.snapshot(self.channel, jpeg)
+            self.emitter.snapshot(self.channel, jpeg or base64.b64decode(frame.jpeg))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

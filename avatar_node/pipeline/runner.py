@@ -21,6 +21,7 @@ from ..errors import AvatarError
 from ..log import get_logger
 from ..media.wav import wav_base64
 from ..messages import AudioChunk
+from .cache import CachedChunk, PhraseCache, Recording, cache_key
 from .channel import ChannelQueue, Utterance
 from .emitter import Emitter
 from .frames import FrameStage
@@ -42,12 +43,22 @@ class AudioSegment:
 
 
 @dataclass(frozen=True)
+class CachedSegment:
+    """A chunk replayed from the phrase cache: its frames go out as they were rendered."""
+
+    utt: Utterance
+    chunk: CachedChunk
+    final: bool
+
+
+@dataclass(frozen=True)
 class UtteranceEnd:
     utt: Utterance
     type: str
     """finished / cancelled / error."""
     code: str | None = None
     message: str | None = None
+    detail: dict[str, object] | None = None
 
 
 class ChannelRunner:
@@ -61,15 +72,20 @@ class ChannelRunner:
         voices: VoiceRegistry,
         avatars: AvatarRegistry | None,
         sample_format: str = "pcm_s16le",
+        cache: PhraseCache | None = None,
     ):
         self.name = name
         self.queue = queue_
         self.emitter = emitter
         self.voices = voices
         self.sample_format = sample_format
+        self.cache = cache if cache is not None and cache.enabled else None
+        self.engine_name = avatars.engine.name if avatars and avatars.engine else "noframes"
         self.status = emitter.status[name]
         self.frames = FrameStage(name, emitter, avatars)
-        self._handoff: queue.Queue[AudioSegment | UtteranceEnd] = queue.Queue(maxsize=4)
+        self._handoff: queue.Queue[AudioSegment | CachedSegment | UtteranceEnd] = queue.Queue(
+            maxsize=4
+        )
         self._active: dict[str, Utterance] = {}
         self._active_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -116,10 +132,14 @@ class ChannelRunner:
         with self._active_lock:
             self._active[utt.id] = utt
         self.status.active.append(utt.id)
-        self.emitter.event(self.name, "started", utt)
+        cached = self._cache_lookup(utt)
+        detail = None if utt.cache_key is None else {"cache": "hit" if cached else "miss"}
+        self.emitter.event(self.name, "started", utt, detail=detail)
         self.emitter.state(self.name)
         if utt.cancel.is_set():
             return UtteranceEnd(utt, "cancelled")
+        if cached is not None:
+            return self._replay(utt, cached)
         try:
             return self._synthesize(utt)
         except AvatarError as exc:
@@ -128,6 +148,36 @@ class ChannelRunner:
         except Exception as exc:
             log.exception("utterance failed")
             return UtteranceEnd(utt, "error", "engine_error", f"{type(exc).__name__}: {exc}")
+
+    def _cache_lookup(self, utt: Utterance) -> tuple[CachedChunk, ...] | None:
+        if self.cache is None:
+            return None
+        utt.cache_key = cache_key(utt, self.engine_name)
+        if utt.cache_key is None:
+            return None
+        cached = self.cache.get(utt.cache_key)
+        if cached is None:
+            self.status.metrics.cache_misses += 1
+            utt.recording = Recording()
+        else:
+            self.status.metrics.cache_hits += 1
+        return cached
+
+    def _replay(self, utt: Utterance, chunks: tuple[CachedChunk, ...]) -> UtteranceEnd:
+        """Publish a cached rendering under this utterance's id (byte-identical media)."""
+        for seq, chunk in enumerate(chunks):
+            if utt.cancel.is_set():
+                return UtteranceEnd(utt, "cancelled")
+            final = seq == len(chunks) - 1
+            msg = AudioChunk(
+                id=utt.id, seq=seq, text=chunk.text, start_ms=chunk.start_ms,
+                duration_ms=chunk.duration_ms, sample_rate=chunk.sample_rate, channels=1,
+                sample_format=self.sample_format,  # type: ignore[arg-type]
+                wav=chunk.wav, final=final,
+            )  # fmt: skip
+            self._announce_chunk(utt, msg)
+            self._handoff.put(CachedSegment(utt, chunk, final))
+        return UtteranceEnd(utt, "finished", detail={"cache": "hit"})
 
     def _synthesize(self, utt: Utterance) -> UtteranceEnd:
         loaded = self.voices.get(utt.voice)
@@ -188,13 +238,20 @@ class ChannelRunner:
             wav=wav_base64(audio, rate, self.sample_format),
             final=final,
         )
+        if utt.recording is not None:
+            utt.recording.audio(text, chunk.start_ms, chunk.duration_ms, rate, chunk.wav)
+        self._announce_chunk(utt, chunk)
+        self._handoff.put(AudioSegment(utt, seq, audio, rate, position, final))
+
+    def _announce_chunk(self, utt: Utterance, chunk: AudioChunk) -> None:
+        """Publish an audio chunk and its `sentence` event."""
         self.emitter.audio(self.name, chunk)
-        if seq == 0:
+        if chunk.seq == 0:
             self.status.metrics.first_audio_ms = (time.monotonic() - utt.received) * 1000
         self.emitter.event(self.name, "sentence", utt, detail={
-            "seq": seq, "text": text, "start_ms": chunk.start_ms, "duration_ms": chunk.duration_ms,
+            "seq": chunk.seq, "text": chunk.text, "start_ms": chunk.start_ms,
+            "duration_ms": chunk.duration_ms,
         })  # fmt: skip
-        self._handoff.put(AudioSegment(utt, seq, audio, rate, position, final))
 
     # ---------------------------------------------------------------- frame stage
 
@@ -207,6 +264,8 @@ class ChannelRunner:
             with structlog.contextvars.bound_contextvars(utterance=item.utt.id, channel=self.name):
                 if isinstance(item, AudioSegment):
                     self.frames.render(item)
+                elif isinstance(item, CachedSegment):
+                    self.frames.replay(item.utt, item.chunk.frames, item.final)
                 else:
                     self._end(item)
 
@@ -218,7 +277,11 @@ class ChannelRunner:
             self.status.active.remove(utt.id)
         if end.type == "finished":
             self.status.metrics.utterances += 1
-        self.emitter.event(self.name, end.type, utt, code=end.code, message=end.message)
+            if self.cache is not None and utt.recording is not None and utt.cache_key:
+                self.cache.put(utt.cache_key, utt.recording.freeze())
+        utt.recording = None
+        self.emitter.event(self.name, end.type, utt, code=end.code, message=end.message,
+                           detail=end.detail)  # fmt: skip
         self.emitter.state(self.name)
         for hook in utt.on_end:
             try:

@@ -240,3 +240,55 @@ def test_frames_follow_the_audio_clock_without_drift(tmp_path):
         assert order[0] == ("audio", 0)
     finally:
         h.runner.stop()
+
+
+def test_phrase_cache_replays_byte_identical_media(tmp_path):
+    from avatar_node.pipeline.cache import PhraseCache
+    from avatar_node.pipeline.registry import AvatarRegistry
+    from avatar_node.settings import AvatarSettings, LipsyncSettings
+
+    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
+                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
+    avatars.load_all()
+    voice = FakeVoice(delay=0.05)
+    h = Harness(voice, avatars=avatars)
+    h.runner.cache = PhraseCache(8 * 1024 * 1024)
+    try:
+        text = "The garage door is open. Please close it."
+        h.say(text, "first")
+        assert h.wait_end("first")["detail"] is None
+        voice.delay = 5.0  # a second rendering would now be very slow
+        t0 = time.monotonic()
+        h.say(text, "second")
+        end = h.wait_end("second")
+        assert time.monotonic() - t0 < 2.0
+        assert end["type"] == "finished" and end["detail"] == {"cache": "hit"}
+        started = [e for e in h.events("second") if e["type"] == "started"][0]
+        assert started["detail"] == {"cache": "hit"}
+        for leaf, field in (("audio", "wav"), ("frames", "jpeg")):
+            a, b = h.audio("first", leaf), h.audio("second", leaf)
+            assert len(a) == len(b) > 0
+            assert [m[field] for m in a] == [m[field] for m in b]
+            assert [m["final"] for m in a] == [m["final"] for m in b]
+        assert h.emitter.status["c"].metrics.cache_hits == 1
+        assert h.emitter.status["c"].metrics.cache_misses == 1
+        voice.delay = 0.0
+        h.say(text, "third", speed=1.5)  # another speed is another phrase
+        assert h.wait_end("third")["detail"] is None
+    finally:
+        h.runner.stop()
+
+
+def test_phrase_cache_is_lru_and_bounded():
+    from avatar_node.pipeline.cache import CachedChunk, PhraseCache
+
+    def chunk(n):
+        return (CachedChunk("t", 0, 1, 16000, "x" * n, ()),)
+
+    cache = PhraseCache(1000)
+    assert cache.put(("a",), chunk(300)) and cache.put(("b",), chunk(300))
+    assert cache.get(("a",)) is not None  # a is now most recent
+    assert cache.put(("c",), chunk(300))
+    assert cache.get(("b",)) is None and cache.get(("a",)) is not None
+    assert cache.size_bytes <= 1000
+    assert not cache.put(("huge",), chunk(5000))
