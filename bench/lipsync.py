@@ -106,7 +106,8 @@ def run_stage(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", help="a wav2lip.pth (default: seeded random weights)")
-    ap.add_argument("--frames", type=int, default=32, help="frames per batch-16 measurement")
+    ap.add_argument("--frames", type=int, default=16, help="frames per batch-16 measurement")
+    ap.add_argument("--repeats", type=int, default=3, help="round-robin rounds (best is kept)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
     args = ap.parse_args()
     if args.threads:
@@ -122,27 +123,33 @@ def main() -> None:
         f"avatar {avatar.width}x{avatar.height}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}"
     )
-    results: dict[str, tuple[float, float]] = {}
+    engines = [make_engine(model, cfg) for cfg in CONFIGS]
+    results: dict[str, tuple[float, float]] = {c.label: (0.0, float("inf")) for c in CONFIGS}
     outputs: dict[str, np.ndarray] = {}
     with JpegPool(workers=2, quality=avatar.jpeg_quality) as pool:
-        for cfg in CONFIGS:
-            engine = make_engine(model, cfg)
-            n = args.frames if cfg.batch > 1 else max(4, args.frames // 4)
-            run_stage(engine, avatar, audio, min(n, cfg.batch), pool)  # warm-up
-            secs, first, frames = run_stage(engine, avatar, audio, n, pool)
-            results[cfg.label] = (n / secs, first)
-            outputs[cfg.label] = frames[: args.frames // 4 or 1]
-            print(f"  measured {cfg.label}: {n / secs:.1f} frames/s", flush=True)
+        for cfg, engine in zip(CONFIGS, engines, strict=True):  # warm-up
+            run_stage(engine, avatar, audio, cfg.batch, pool)
+        # round-robin repeats, best of each: fair when other work shares the cores
+        for rep in range(args.repeats):
+            for cfg, engine in zip(CONFIGS, engines, strict=True):
+                n = args.frames if cfg.batch > 1 else max(2, args.frames // 4)
+                secs, first, frames = run_stage(engine, avatar, audio, n, pool)
+                best, best_first = results[cfg.label]
+                results[cfg.label] = (max(best, n / secs), min(best_first, first))
+                outputs.setdefault(cfg.label, frames)
+            print(f"  round {rep + 1}/{args.repeats} done", flush=True)
     base = results[CONFIGS[0].label][0]
     print(f"\n{'configuration':44s} {'frames/s':>9s} {'ratio':>7s} {'first batch':>12s}")
     for label, (fps, first) in results.items():
         print(f"{label:44s} {fps:9.1f} {fps / base:6.2f}x {first * 1000:10.0f}ms")
-    f32 = outputs["engine, batch 16, fp32, cached encoder"].astype(float)
-    bf16 = outputs["engine, batch 16, bf16, cached encoder"].astype(float)
-    ref = outputs["reference loop, batch 1, fp32"].astype(float)
-    k = min(len(f32), len(bf16), len(ref))
-    print(f"\nbf16 vs fp32 frames: mean |Δ| {np.abs(f32[:k] - bf16[:k]).mean():.3f} (0-255)")
-    print(f"engine fp32 vs reference loop: max |Δ| {np.abs(f32[:k] - ref[:k]).max():.0f}")
+    x1, y1, x2, y2 = (int(v) for v in avatar.boxes[0])  # compare inside the pasted face box
+    f32 = outputs["engine, batch 16, fp32, cached encoder"][:, y1:y2, x1:x2].astype(float)
+    bf16 = outputs["engine, batch 16, bf16, cached encoder"][:, y1:y2, x1:x2].astype(float)
+    ref = outputs["reference loop, batch 1, fp32"][:, y1:y2, x1:x2].astype(float)
+    k = min(len(f32), len(bf16))
+    print(f"\nbf16 vs fp32, face box: mean |Δ| {np.abs(f32[:k] - bf16[:k]).mean():.3f} (0-255)")
+    k = min(len(f32), len(ref))
+    print(f"engine fp32 vs reference loop, face box: max |Δ| {np.abs(f32[:k] - ref[:k]).max():.0f}")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,9 @@ class EnergyEngine:
     def __init__(self, batch_size: int = 16) -> None:
         self.batch_size = max(1, int(batch_size))
 
+    def warmup(self, avatar: Avatar) -> None:
+        """Nothing to prime."""
+
     def render(
         self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
     ) -> Iterator[np.ndarray]:

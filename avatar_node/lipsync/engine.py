@@ -58,6 +58,9 @@ class NoneEngine:
     def __init__(self, batch_size: int = 16) -> None:
         self.batch_size = batch_size
 
+    def warmup(self, avatar: Avatar) -> None:
+        """Nothing to prime."""
+
     def render(
         self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
     ) -> Iterator[np.ndarray]:
@@ -70,8 +73,8 @@ class Wav2LipEngine:
 
     float32 runs the BN-folded model (channels-last on CPU, measured faster); ``bfloat16`` on the
     CPU and ``float16`` on CUDA cast the folded weights once and run under autocast (inputs stay
-    float32: the first convolutions are faster that way). For a still avatar the face-encoder half is
-    computed once per avatar (``cache_faces``) and reused for every audio window.
+    float32: the first convolutions are faster that way). For a still avatar the face-encoder
+    half is computed once per avatar (``cache_faces``) and reused for every audio window.
     """
 
     name = "wav2lip"
