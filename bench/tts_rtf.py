@@ -25,15 +25,21 @@ PARAGRAPH = (
 )
 
 
-def time_runs(fn, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Median wall time and median audio seconds of ``fn() -> seconds of audio``."""
-    fn()  # warm-up (allocator, oneDNN primitives, onnxruntime arenas)
-    times, audio = [], []
+def time_interleaved(engines: list, runs: int) -> list[tuple[float, float]]:  # type: ignore[type-arg]
+    """Per engine (``fn() -> seconds of audio``): median wall time and median audio seconds.
+
+    Runs alternate between the engines so that load from other processes hits both alike.
+    """
+    for fn in engines:
+        fn()  # warm-up (allocator, oneDNN primitives, onnxruntime arenas)
+    times: list[list[float]] = [[] for _ in engines]
+    audio: list[list[float]] = [[] for _ in engines]
     for _ in range(runs):
-        start = time.perf_counter()
-        audio.append(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), statistics.median(audio)
+        for k, fn in enumerate(engines):
+            start = time.perf_counter()
+            audio[k].append(fn())
+            times[k].append(time.perf_counter() - start)
+    return [(statistics.median(t), statistics.median(a)) for t, a in zip(times, audio, strict=True)]
 
 
 def run_onnx(reference, rate: int) -> float:  # type: ignore[no-untyped-def]
@@ -74,8 +80,9 @@ def main() -> None:
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
-        t_torch, a_torch = time_runs(run_torch, args.runs)
-        t_onnx, a_onnx = time_runs(lambda v=reference: run_onnx(v, rate), args.runs)
+        (t_torch, a_torch), (t_onnx, a_onnx) = time_interleaved(
+            [run_torch, lambda v=reference: run_onnx(v, rate)], args.runs
+        )
         rtf_torch, rtf_onnx = t_torch / a_torch, t_onnx / a_onnx
         print(
             f"{threads:>7} {rtf_torch:>10.3f} {rtf_onnx:>10.3f} {rtf_torch / rtf_onnx:>7.2f} "
