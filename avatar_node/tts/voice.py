@@ -16,7 +16,7 @@ import structlog
 import torch
 
 from avatar_node.device import resolve_device, resolve_dtype
-from avatar_node.errors import CheckpointError, MissingDependency, UnknownSpeaker
+from avatar_node.errors import BadRequest, CheckpointError, MissingDependency, UnknownSpeaker
 
 from .vits.checkpoint import load_checkpoint_voice
 from .vits.frontends import CleanerFrontend, PiperFrontend, TextFrontend
@@ -115,7 +115,9 @@ class Voice:
         """
         x = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1).to(self.device)
         if x.shape[1] == 0:
-            raise ValueError("cannot synthesize an empty id sequence")
+            raise BadRequest("cannot synthesize an empty id sequence")
+        if int(x.min()) < 0 or int(x.max()) >= self.model.hp.n_vocab:
+            raise BadRequest(f"symbol ids must lie in 0..{self.model.hp.n_vocab - 1}")
         sid = self.resolve_speaker(speaker)
         sid_t = None if sid is None else torch.tensor([sid], device=self.device)
         lengths = torch.tensor([x.shape[1]], device=self.device)

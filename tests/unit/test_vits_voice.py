@@ -7,7 +7,7 @@ import pytest
 import structlog
 import torch
 
-from avatar_node.errors import UnknownSpeaker
+from avatar_node.errors import BadRequest, UnknownSpeaker
 from avatar_node.tts import Voice
 from avatar_node.tts.text.espeak import phonemes_to_ids, phonemize
 from tests.unit.test_vits_modules import tiny_model
@@ -45,6 +45,8 @@ def test_synthesize_yields_one_float32_array_per_model_call() -> None:
         assert chunk.size % voice.hop_length == 0 and chunk.size > 0
     assert voice.languages == ["xx"] and voice.sample_rate == 16000
     assert voice.synthesize_ids([]).size == 0
+    with pytest.raises(BadRequest):
+        voice.synthesize_ids([1, 99])
 
 
 def test_speed_shortens_audio() -> None:
