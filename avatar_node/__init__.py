@@ -1,3 +1,3 @@
-"""avatar-node: an MQTT node that gives any chatbot a talking face (VITS speech + Wav2Lip lip sync)."""
+"""avatar-node: an MQTT node that gives any chatbot a talking face (VITS + Wav2Lip)."""
 
 __version__ = "0.1.0"

@@ -29,7 +29,9 @@ class EmbeddedBroker:
             listeners["ws"] = {"type": "ws", "bind": f"{self.host}:{self.ws_port}"}
         return {
             "listeners": listeners,
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}
+            },
         }
 
     def start(self, timeout: float = 10.0) -> None:

@@ -92,13 +92,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     node.start()
     channel = settings.node.channels[0]
     prefix = settings.mqtt.topic_prefix
-    with AvatarClient(settings.mqtt.host, settings.mqtt.port, prefix, protocol=node.transport.protocol) as c:
+    with AvatarClient(
+        settings.mqtt.host, settings.mqtt.port, prefix, protocol=node.transport.protocol
+    ) as c:
         col = c.collector(channel, frames=True)
         utt_id = c.say(args.text, channel=channel)
         utt = col.wait_end(utt_id, timeout=120)
     audio, rate = utt.waveform()
-    print(f"\navatar-node {__version__} demo: spoke {len(audio) / max(rate, 1):.1f} s of audio in "
-          f"{len(utt.audio)} chunks and {len(utt.frames)} frames ({utt.end and utt.end['type']}).")  # fmt: skip
+    end = utt.end["type"] if utt.end else "no end"
+    seconds = len(audio) / max(rate, 1)
+    print(f"\navatar-node {__version__} demo: spoke {seconds:.1f} s of audio in "
+          f"{len(utt.audio)} chunks and {len(utt.frames)} frames ({end}).")  # fmt: skip
     print(f"  broker:  mqtt://{settings.mqtt.host}:{settings.mqtt.port}"
           + (" (embedded)" if broker else ""))  # fmt: skip
     if web is not None:
@@ -290,8 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-voices", action="store_true")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("ha-remove", help="remove the node's Home Assistant device (empty "
-                       "retained discovery message); stop the node or disable homeassistant first")
+    p = sub.add_parser(
+        "ha-remove",
+        help="remove the node's Home Assistant device (empty "
+        "retained discovery message); stop the node or disable homeassistant first",
+    )
     p.add_argument("--config", help="the node's YAML config (broker, node id, discovery prefix)")
     p.set_defaults(func=cmd_ha_remove)
 

@@ -82,6 +82,8 @@ class AvatarClient:
             self._client.tls_insecure_set(tls.insecure)
         self._connected = threading.Event()
         self._subscribed: dict[int, threading.Event] = {}
+        self._early_acks: set[int] = set()
+        self._sub_lock = threading.Lock()
         self._handlers: list[Any] = []
         self._collectors: dict[str, Collector] = {}
         self._client.on_connect = lambda *a: self._connected.set()
@@ -168,12 +170,21 @@ class AvatarClient:
         """Call ``handler(topic, payload)`` for messages on ``topic``; waits for the SUBACK."""
         self._handlers.append((topic, handler))
         done = threading.Event()
-        _, mid = self._client.subscribe(topic, qos=qos)
-        self._subscribed[mid] = done
+        _, sub_mid = self._client.subscribe(topic, qos=qos)
+        mid = int(sub_mid or 0)
+        with self._sub_lock:  # the SUBACK may already have been handled on paho's thread
+            if mid in self._early_acks:
+                self._early_acks.discard(mid)
+                done.set()
+            else:
+                self._subscribed[mid] = done
         done.wait(10)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties=None) -> None:  # noqa: ANN001
-        ev = self._subscribed.pop(mid, None)
+        with self._sub_lock:
+            ev = self._subscribed.pop(mid, None) if mid is not None else None
+            if ev is None:
+                self._early_acks.add(mid)
         if ev is not None:
             ev.set()
 

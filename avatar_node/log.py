@@ -1,4 +1,4 @@
-"""structlog setup: console on a terminal, JSON otherwise; the utterance id is bound per utterance."""
+"""structlog setup: console on a terminal, JSON otherwise; utterance ids are bound."""
 
 from __future__ import annotations
 

@@ -47,10 +47,12 @@ class SayOptions(Inbound):
         None, description="Language mark, e.g. en, zh, ja, ko, mix (VITS-fast-fine-tuning)."
     )
     speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate; length_scale = 1/speed.")
-    avatar: str | None = Field(None, description="A configured avatar name; channel default if unset.")
+    avatar: str | None = Field(
+        None, description="A configured avatar name; channel default if unset."
+    )
     mode: Literal["queue", "interrupt", "replace"] = Field(
         "queue",
-        description="queue: wait in line; interrupt: stop the current utterance and speak this next, "
+        description="queue: wait in line; interrupt: stop the current utterance, speak this next, "
         "keeping the queue; replace: stop the current one and clear the queue.",
     )
     priority: int = Field(5, ge=0, le=9, description="0..9, higher first; FIFO within a priority.")
@@ -87,7 +89,8 @@ class Control(Inbound):
     """``{prefix}/{channel}/control``: stop or clear."""
 
     action: Literal["stop", "clear"] = Field(
-        ..., description="stop: cancel one utterance (id) or the current one; clear: drop the queue."
+        ...,
+        description="stop: cancel one utterance (id) or the current one; clear: drop the queue.",
     )
     id: str | None = Field(None, pattern=ID_PATTERN, description="Utterance to stop.")
 
@@ -98,11 +101,15 @@ class AudioChunk(Outbound):
     id: str = Field(..., description="Utterance id.")
     seq: int = Field(..., ge=0, description="Chunk index within the utterance, from 0, no gaps.")
     text: str = Field(..., description="What this chunk says.")
-    start_ms: float = Field(..., ge=0, description="Offset of the first sample from the utterance start, ms.")
+    start_ms: float = Field(
+        ..., ge=0, description="Offset of the first sample from the utterance start, ms."
+    )
     duration_ms: float = Field(..., ge=0, description="Length of the chunk, ms.")
     sample_rate: int = Field(..., gt=0, description="Samples per second (the voice's real rate).")
     channels: int = Field(1, description="Always 1 (mono).")
-    sample_format: Literal["pcm_s16le", "f32le"] = Field(..., description="Sample encoding in the WAV.")
+    sample_format: Literal["pcm_s16le", "f32le"] = Field(
+        ..., description="Sample encoding in the WAV."
+    )
     wav: str = Field(..., description="Base64 of a complete RIFF/WAVE file.")
     final: bool = Field(..., description="True on the last chunk of the utterance.")
 
@@ -149,8 +156,12 @@ class Event(Outbound):
 class Metrics(Outbound):
     """Figures of the last utterance."""
 
-    first_audio_ms: float | None = Field(None, description="Request received → first audio published, ms.")
-    first_frame_ms: float | None = Field(None, description="Request received → first frame published, ms.")
+    first_audio_ms: float | None = Field(
+        None, description="Request received → first audio published, ms."
+    )
+    first_frame_ms: float | None = Field(
+        None, description="Request received → first frame published, ms."
+    )
     lipsync_fps: float | None = Field(None, description="Frames rendered per second of work.")
     rtf: float | None = Field(None, description="TTS real-time factor (compute time / audio time).")
     utterances: int = Field(0, description="Utterances finished since start.")
@@ -228,7 +239,9 @@ class HermesError(Outbound):
 def decode_text(payload: bytes, max_bytes: int) -> str:
     """Payload size and UTF-8 checks shared by every inbound topic."""
     if len(payload) > max_bytes:
-        raise PayloadTooLarge(f"payload of {len(payload)} bytes exceeds max_payload_bytes {max_bytes}")
+        raise PayloadTooLarge(
+            f"payload of {len(payload)} bytes exceeds max_payload_bytes {max_bytes}"
+        )
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -283,7 +296,9 @@ def check_text(text: str, max_chars: int) -> str:
     if not trimmed:
         raise BadRequest("text is empty or whitespace only")
     if len(trimmed) > max_chars:
-        raise TextTooLong(f"text has {len(trimmed)} characters, more than max_text_chars {max_chars}")
+        raise TextTooLong(
+            f"text has {len(trimmed)} characters, more than max_text_chars {max_chars}"
+        )
     return trimmed
 
 

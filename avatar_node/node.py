@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from .errors import AvatarError, BadRequest, ConfigError, TextTooLong, UnknownAvatar
 from .log import get_logger
-from .messages import Control, SayOptions, TextDelta, parse_json_object, parse_model, parse_say, peek_id
+from .messages import (
+    Control,
+    SayOptions,
+    TextDelta,
+    parse_json_object,
+    parse_model,
+    parse_say,
+    peek_id,
+)
 from .pipeline.cache import PhraseCache
 from .pipeline.channel import ChannelQueue, SentenceSource, Utterance
 from .pipeline.emitter import ChannelStatus, Emitter
@@ -83,8 +92,8 @@ class Node:
             q = ChannelQueue(
                 name,
                 self.settings.node.queue_depth,
-                on_cancelled=lambda u, n=name: self._cancelled_in_queue(n, u),
-                on_queued=lambda u, n=name: self.emitter.event(n, "queued", u),
+                on_cancelled=partial(self._cancelled_in_queue, name),
+                on_queued=partial(self._queued, name),
             )
             self.emitter.status[name] = ChannelStatus(
                 voices=self.voices.names,
@@ -236,7 +245,7 @@ class Node:
                     idle_timeout_s=n.stream_idle_timeout_s,
                 )  # fmt: skip
                 utt = self._utterance(channel, delta.id, source, delta)
-                utt.on_end.append(lambda u, _t, k=key: self._forget_stream(k, u))
+                utt.on_end.append(partial(self._forget_stream, key))
                 self._streams[key] = utt
                 try:
                     self.channels[channel].queue.submit(utt)
@@ -252,7 +261,7 @@ class Node:
                 )
         utt.source.push(delta.delta, delta.final)
 
-    def _forget_stream(self, key: tuple[str, str], utt: Utterance) -> None:
+    def _forget_stream(self, key: tuple[str, str], utt: Utterance, _end: str) -> None:
         with self._streams_lock:
             if self._streams.get(key) is utt:
                 del self._streams[key]
@@ -269,6 +278,9 @@ class Node:
         stopped = runner.cancel_active(ctl.id) or stopped
         self.emitter.state(channel)
         log.info("stop", channel=channel, id=ctl.id, found=stopped)
+
+    def _queued(self, channel: str, utt: Utterance) -> None:
+        self.emitter.event(channel, "queued", utt)
 
     def _cancelled_in_queue(self, channel: str, utt: Utterance) -> None:
         """A queued (never started) utterance was dropped: it still ends with `cancelled`."""

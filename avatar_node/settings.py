@@ -97,7 +97,7 @@ class MqttSettings(_Section):
     password: str | None = None
     tls: TlsSettings = Field(default_factory=TlsSettings)
     protocol: Literal[5, 311] = 5
-    """MQTT protocol: 5, or 311 for 3.1.1. With 5 the node falls back to 3.1.1 if the broker refuses."""
+    """MQTT 5, or 311 for 3.1.1. With 5 the node falls back to 3.1.1 if the broker refuses."""
     client_id: str | None = None
     """Fixed client id (persistent session); default ``avatar-node-{node_id}``."""
     keepalive_s: int = Field(30, ge=5)
@@ -120,7 +120,7 @@ class MqttSettings(_Section):
 
 class VoiceSettings(_Section):
     model: str | None = None
-    """A Piper ``.onnx`` (with ``.onnx.json`` beside it) or a VITS ``G_*.pth``; none: bundled voice."""
+    """A Piper ``.onnx`` (``.onnx.json`` beside it) or a VITS ``G_*.pth``; none: bundled voice."""
     config: str | None = None
     """The VITS ``config.json`` (for ``G_*.pth`` checkpoints)."""
     speaker: str | int | None = None
@@ -199,7 +199,9 @@ class Settings(BaseSettings):
     node: NodeSettings = Field(default_factory=NodeSettings)
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     voices: dict[str, VoiceSettings] = Field(default_factory=lambda: {"default": VoiceSettings()})
-    avatars: dict[str, AvatarSettings] = Field(default_factory=lambda: {"default": AvatarSettings()})
+    avatars: dict[str, AvatarSettings] = Field(
+        default_factory=lambda: {"default": AvatarSettings()}
+    )
     lipsync: LipsyncSettings = Field(default_factory=LipsyncSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     hermes: HermesSettings = Field(default_factory=HermesSettings)

@@ -65,7 +65,9 @@ class Broker:
     def __init__(self, workdir: Path, extra_conf: str = ""):
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
-            pytest.fail("mosquitto is not installed: apt-get install mosquitto (the tests need a real broker)")
+            pytest.fail(
+                "mosquitto is not installed: apt-get install mosquitto (tests need a real broker)"
+            )
         self.exe = exe
         self.workdir = workdir
         self.port = free_port()

@@ -133,7 +133,9 @@ class ChannelRunner:
             self._active[utt.id] = utt
         self.status.active.append(utt.id)
         cached = self._cache_lookup(utt)
-        detail = None if utt.cache_key is None else {"cache": "hit" if cached else "miss"}
+        detail: dict[str, object] | None = None
+        if utt.cache_key is not None:
+            detail = {"cache": "hit" if cached else "miss"}
         self.emitter.event(self.name, "started", utt, detail=detail)
         self.emitter.state(self.name)
         if utt.cancel.is_set():

@@ -186,7 +186,6 @@ def test_broken_voice_files(tmp_path, broker, prefix, bundled_voices):
     from avatar_node.node import Node
     from avatar_node.pipeline.registry import VoiceRegistry
     from avatar_node.settings import VoiceSettings
-
     from tests.integration.conftest import node_settings
 
     broken = tmp_path / "broken.onnx"

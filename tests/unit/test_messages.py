@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_plain_text_is_a_say_with_defaults():
-    req = parse_say("  Hello there.  ".encode(), 65536, 100)
+    req = parse_say(b"  Hello there.  ", 65536, 100)
     assert req.text == "Hello there."
     assert len(req.id) == 32 and req.mode == "queue" and req.priority == 5 and req.speed == 1.0
 

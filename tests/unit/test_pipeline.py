@@ -110,7 +110,7 @@ def test_event_sequence_and_audio_clock(harness):
     chunks = harness.audio("u1")
     assert [c["seq"] for c in chunks] == [0, 1, 2]
     assert [c["final"] for c in chunks] == [False, False, True]
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in zip(chunks, chunks[1:], strict=False):
         assert b["start_ms"] == pytest.approx(a["start_ms"] + a["duration_ms"], abs=1e-3)
 
 
