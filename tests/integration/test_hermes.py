@@ -54,14 +54,32 @@ class HermesBus:
         return [f for f in self.finished if f.site_id == site]
 
 
+def wait_subscribed(client: Any, prefix: str, channel: str = "default") -> None:
+    """Wait for the node's retained ``state``: it is published after the node's SUBSCRIBE on the
+    same connection, so once it is here, messages published to the node are no longer lost."""
+    got = threading.Event()
+    client.subscribe(f"{prefix}/{channel}/state", lambda _t, _p: got.set())
+    assert got.wait(10), "the node published no state"
+
+
+@pytest.fixture
+def start_node(make_node, client, prefix):
+    def start(**kwargs: Any) -> Any:
+        node = make_node(**kwargs)
+        wait_subscribed(client, prefix)
+        return node
+
+    return start
+
+
 def rms(utt: Any) -> float:
     audio, _ = utt.waveform()
     return float(np.sqrt(np.mean(audio**2)))
 
 
-def test_say_speaks_with_volume_and_finishes_with_the_same_ids(make_node, client, collector,
+def test_say_speaks_with_volume_and_finishes_with_the_same_ids(start_node, client, collector,
                                                                prefix):  # fmt: skip
-    make_node(hermes={"enabled": True, "site_id": prefix})
+    start_node(hermes={"enabled": True, "site_id": prefix})
     bus = HermesBus(client)
     bus.say(TtsSay(text="Dinner is ready.", site_id="another-room", id=f"{prefix}-x"))
     bus.say(TtsSay(text="Dinner is ready.", site_id=prefix, id=f"{prefix}-1",
@@ -80,8 +98,8 @@ def test_say_speaks_with_volume_and_finishes_with_the_same_ids(make_node, client
     assert bus.errors == []
 
 
-def test_malformed_and_rejected_requests_go_to_hermes_error_tts(make_node, client, prefix):
-    make_node(hermes={"enabled": True, "site_id": prefix})
+def test_malformed_and_rejected_requests_go_to_hermes_error_tts(start_node, client, prefix):
+    start_node(hermes={"enabled": True, "site_id": prefix})
     bus = HermesBus(client)
     client.publish(TtsSay.topic(), '{"text": "unterminated", "siteId": ')
     bus.wait(lambda b: len(b.errors) >= 1, 10)
@@ -93,8 +111,8 @@ def test_malformed_and_rejected_requests_go_to_hermes_error_tts(make_node, clien
     assert bus.finished_for(prefix)[0].id == f"{prefix}-blank"
 
 
-def test_a_stop_still_sends_say_finished(make_node, client, collector, prefix):
-    make_node(hermes={"enabled": True, "site_id": prefix})
+def test_a_stop_still_sends_say_finished(start_node, client, collector, prefix):
+    start_node(hermes={"enabled": True, "site_id": prefix})
     bus = HermesBus(client)
     bus.say(TtsSay(text="This is a rather long announcement about nothing at all. " * 8,
                    site_id=prefix, id=f"{prefix}-long", session_id="s-long"))  # fmt: skip
