@@ -228,17 +228,23 @@ def detect_faces(
     ]
 
 
-def _cv2_detect(gray: np.ndarray, min_neighbors: int, min_size: int) -> list[tuple[Box, int]]:
+@lru_cache(maxsize=1)
+def _cv2_classifier():  # type: ignore[no-untyped-def]
     import os
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
         f.write(_cascade_xml())
     try:
-        clf = cv2.CascadeClassifier(f.name)  # type: ignore[attr-defined]
+        return cv2.CascadeClassifier(f.name)  # type: ignore[attr-defined]
     finally:
         os.unlink(f.name)
-    boxes, counts = clf.detectMultiScale2(gray, 1.1, min_neighbors, minSize=(min_size, min_size))
+
+
+def _cv2_detect(gray: np.ndarray, min_neighbors: int, min_size: int) -> list[tuple[Box, int]]:
+    boxes, counts = _cv2_classifier().detectMultiScale2(
+        gray, 1.1, min_neighbors, minSize=(min_size, min_size)
+    )
     return [
         ((int(b[0]), int(b[1]), int(b[2]), int(b[3])), int(n))
         for b, n in zip(boxes, counts, strict=True)
