@@ -79,13 +79,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     setup_logging(settings.node.log_level, settings.node.log_format)
-    broker = None
-    if not _port_open(settings.mqtt.host, settings.mqtt.port):
-        from .broker import EmbeddedBroker
-
-        broker = EmbeddedBroker(settings.mqtt.host, settings.mqtt.port, args.ws_port)
-        broker.start()
-        settings.web.ws_url = settings.web.ws_url or "ws://{host}:" + str(args.ws_port)
+    broker = _demo_broker(settings, args.ws_port, configured=args.config is not None)
     node = Node(settings)
     node.load()
     web = _start_web(settings)
@@ -107,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           + (" (embedded)" if broker else ""))  # fmt: skip
     if web is not None:
         print(f"  display: {web.url}")
-    print(f"  try:     avatar-node say 'Hello there' --port {settings.mqtt.port}")
+    print(f"  try:     mosquitto_pub -p {settings.mqtt.port} -t {prefix}/{channel}/say -m 'Hi'")
     print(f"  topics:  {prefix}/{channel}/say -> {prefix}/{channel}/audio, frames, events\n")
     if args.once:
         code = 0 if utt.end and utt.end["type"] == "finished" else 1
@@ -121,6 +115,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if broker is not None:
         broker.stop()
     return code
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _demo_broker(settings: Settings, ws_port: int, configured: bool) -> Any:
+    """Use the configured broker; else one that is running with a WebSocket listener (for the
+    page); else start an embedded one (on free ports if 1883 is taken by a broker without one)."""
+    m = settings.mqtt
+    running = _port_open(m.host, m.port)
+    if configured and running:
+        return None
+    if running and _port_open(m.host, ws_port):
+        settings.web.ws_url = settings.web.ws_url or "ws://{host}:" + str(ws_port)
+        return None
+    from .broker import EmbeddedBroker
+
+    if running:  # a broker without WebSockets: the page could not connect to it
+        m.port, ws_port = _free_port(), _free_port()
+        log.warning("broker on 1883 has no WebSocket listener; demo uses its own", port=m.port)
+    broker = EmbeddedBroker(m.host, m.port, ws_port)
+    broker.start()
+    m.protocol = 311  # amqtt speaks 3.1.1 only; skip the fallback's wait
+    settings.web.ws_url = "ws://{host}:" + str(ws_port)
+    return broker
 
 
 def _client(args: argparse.Namespace) -> Any:
