@@ -1,0 +1,171 @@
+"""Optional Prometheus metrics of a running node (``metrics.enabled``), served over HTTP.
+
+Counters come from the emitter's event hook (every :class:`Event` the node publishes); gauges are
+read when Prometheus scrapes: queue depth and state per channel, the last utterance's time to first
+audio / first frame, lip-sync fps and real-time factor (the same figures as the retained
+``state``), and the transport's reconnect count. Each :class:`NodeMetrics` has its own registry,
+so several nodes in one process (tests) do not collide.
+
+Exposed names (``avatar_`` prefix):
+
+- ``avatar_utterances_total{channel,end}``: accepted utterances by end (finished/cancelled/error)
+- ``avatar_requests_total{channel}``: accepted requests (``queued`` events)
+- ``avatar_errors_total{channel,code}``: ``rejected`` and ``error`` events by contract code
+- ``avatar_time_to_first_audio_seconds{channel}``: histogram, ``queued`` → first audio chunk
+- ``avatar_queue_depth{channel}``, ``avatar_speaking{channel}``
+- ``avatar_first_audio_ms{channel}``, ``avatar_first_frame_ms{channel}``,
+  ``avatar_lipsync_fps{channel}``, ``avatar_rtf{channel}``: last utterance
+- ``avatar_mqtt_reconnects_total``, ``avatar_mqtt_connected``
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.exposition import start_http_server
+from prometheus_client.registry import Collector
+
+from .log import get_logger
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from .messages import Event
+    from .node import Node
+
+log = get_logger(__name__)
+
+END_TYPES = ("finished", "cancelled", "error")
+MAX_PENDING = 10_000
+"""Utterances whose first audio is still awaited; beyond this the oldest are forgotten."""
+FIRST_AUDIO_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 60.0)
+"""Histogram buckets of time to first audio, in seconds."""
+
+
+class _LiveGauges(Collector):
+    """Gauges read from the node at scrape time (nothing to keep in step)."""
+
+    def __init__(self, node: Node):
+        self.node = node
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        node = self.node
+        depth = GaugeMetricFamily("avatar_queue_depth", "Requests waiting", labels=["channel"])
+        speaking = GaugeMetricFamily(
+            "avatar_speaking", "1 while the channel speaks", labels=["channel"]
+        )
+        last = {
+            "first_audio_ms": GaugeMetricFamily(
+                "avatar_first_audio_ms", "Last utterance: ms to first audio", labels=["channel"]
+            ),
+            "first_frame_ms": GaugeMetricFamily(
+                "avatar_first_frame_ms", "Last utterance: ms to first frame", labels=["channel"]
+            ),
+            "lipsync_fps": GaugeMetricFamily(
+                "avatar_lipsync_fps",
+                "Last utterance: lip-sync frames per second",
+                labels=["channel"],
+            ),  # fmt: skip
+            "rtf": GaugeMetricFamily(
+                "avatar_rtf", "Last utterance: TTS real-time factor", labels=["channel"]
+            ),
+        }
+        for name, runner in node.channels.items():
+            depth.add_metric([name], len(runner.queue))
+            status = node.emitter.status.get(name)
+            if status is None:
+                continue
+            speaking.add_metric([name], 1.0 if status.active else 0.0)
+            for field, family in last.items():
+                value = getattr(status.metrics, field)
+                if value is not None:
+                    family.add_metric([name], float(value))
+        yield depth
+        yield speaking
+        yield from last.values()
+        reconnects = CounterMetricFamily(
+            "avatar_mqtt_reconnects", "Reconnections to the broker since start"
+        )
+        reconnects.add_metric([], node.transport.reconnects)
+        yield reconnects
+        connected = GaugeMetricFamily("avatar_mqtt_connected", "1 while connected to the broker")
+        connected.add_metric([], 1.0 if node.transport.connected.is_set() else 0.0)
+        yield connected
+
+
+class NodeMetrics:
+    """Prometheus metrics of one node; :meth:`serve` exposes them at ``http://host:port/``."""
+
+    def __init__(self, node: Node, registry: CollectorRegistry | None = None):
+        self.node = node
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.utterances = Counter(
+            "avatar_utterances", "Accepted utterances by end type", ["channel", "end"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.requests = Counter(
+            "avatar_requests", "Accepted requests (queued)", ["channel"], registry=self.registry
+        )
+        self.errors = Counter(
+            "avatar_errors", "Rejected requests and failed utterances by error code",
+            ["channel", "code"], registry=self.registry,
+        )  # fmt: skip
+        self.first_audio = Histogram(
+            "avatar_time_to_first_audio_seconds", "From queued to the first audio chunk",
+            ["channel"], buckets=FIRST_AUDIO_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.registry.register(_LiveGauges(node))
+        self._queued_at: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        node.emitter.on_event.append(self.on_event)
+
+    @property
+    def port(self) -> int | None:
+        """The port the endpoint listens on (useful with port 0), None when not serving."""
+        return int(self._server.server_port) if self._server is not None else None
+
+    def on_event(self, ev: Event) -> None:
+        """Count one published event (called on the publishing thread; must be cheap)."""
+        channel = ev.channel
+        key = (channel, str(ev.id))
+        if ev.type == "queued":
+            self.requests.labels(channel).inc()
+            with self._lock:
+                if len(self._queued_at) >= MAX_PENDING:
+                    self._queued_at.pop(next(iter(self._queued_at)))
+                self._queued_at[key] = time.monotonic()
+        elif ev.type == "sentence":
+            with self._lock:
+                t0 = self._queued_at.pop(key, None)
+            if t0 is not None:
+                self.first_audio.labels(channel).observe(time.monotonic() - t0)
+        elif ev.type in END_TYPES:
+            self.utterances.labels(channel, ev.type).inc()
+            with self._lock:
+                self._queued_at.pop(key, None)
+        if ev.type in ("rejected", "error"):
+            self.errors.labels(channel, ev.code or "engine_error").inc()
+
+    def serve(self, host: str = "127.0.0.1", port: int = 9464) -> None:
+        """Start the HTTP endpoint on a daemon thread (``port`` 0: any free port)."""
+        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        log.info("metrics endpoint", url=f"http://{host}:{self.port}/metrics")
+
+    def close(self) -> None:
+        """Stop the HTTP endpoint and the event hook."""
+        if self.on_event in self.node.emitter.on_event:
+            self.node.emitter.on_event.remove(self.on_event)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(2)
+            self._thread = None
