@@ -167,6 +167,15 @@ class WebSettings(_Section):
     """Broker WebSocket URL for the page; default ``ws://{host}:9001`` ({host}: the page's host)."""
 
 
+class MetricsSettings(_Section):
+    enabled: bool = False
+    """Serve Prometheus metrics (needs ``prometheus-client``) at ``http://{host}:{port}/metrics``."""
+    host: str = "127.0.0.1"
+    """Bind address of the metrics endpoint (``0.0.0.0`` to let a remote Prometheus scrape)."""
+    port: int = Field(9464, ge=0, le=65535)
+    """Port of the metrics endpoint; 0 picks a free port."""
+
+
 class HermesSettings(_Section):
     enabled: bool = False
     site_id: str = "default"
@@ -204,6 +213,7 @@ class Settings(BaseSettings):
     )
     lipsync: LipsyncSettings = Field(default_factory=LipsyncSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     hermes: HermesSettings = Field(default_factory=HermesSettings)
     homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
 
