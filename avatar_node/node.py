@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from .errors import AvatarError, BadRequest, ConfigError, TextTooLong, UnknownAvatar
 from .log import get_logger
@@ -30,6 +31,9 @@ from .pipeline.runner import ChannelRunner
 from .settings import Settings
 from .transport.mqtt import MqttTransport
 from .transport.topics import Topics
+
+if TYPE_CHECKING:
+    from .metrics import NodeMetrics
 
 log = get_logger(__name__)
 
@@ -73,6 +77,8 @@ class Node:
         self._streams: dict[tuple[str, str], Utterance] = {}
         self._streams_lock = threading.Lock()
         self._started = False
+        self.metrics: NodeMetrics | None = None
+        """Prometheus metrics while ``metrics.enabled`` and started."""
 
     # ---------------------------------------------------------------- life cycle
 
@@ -112,6 +118,11 @@ class Node:
     def start(self, connect_timeout: float | None = 10.0) -> None:
         if not self.channels:
             self.load()
+        if self.settings.metrics.enabled and self.metrics is None:
+            from .metrics import NodeMetrics
+
+            self.metrics = NodeMetrics(self)
+            self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
         for runner in self.channels.values():
             runner.start()
         self.transport.start()
@@ -126,6 +137,9 @@ class Node:
         for runner in self.channels.values():
             runner.stop()
         self.transport.stop()
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
         log.info("node stopped")
 
     def add_handler(self, topic: str, handler: TopicHandler, qos: int = 1) -> None:
