@@ -24,7 +24,7 @@ from .haar import detect_faces
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CHIN_EXTENSION = 0.10  # Haar boxes end near the lower lip: extend by this share of the height
 SMOOTH_WINDOW = 5  # frames over which a video's face boxes are averaged
 MAX_VIDEO_FRAMES = 750
@@ -107,13 +107,35 @@ def _smooth(boxes: np.ndarray, found: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
+def _track(frame: np.ndarray, prev: tuple[int, int, int, int]) -> tuple[int, int, int, int] | None:
+    """Detect the face again near its previous box (a video's next frame): a small search."""
+    x, y, bw, bh = prev
+    h, w = frame.shape[:2]
+    rx1, ry1 = max(0, x - bw // 2), max(0, y - bh // 2)
+    rx2, ry2 = min(w, x + bw + bw // 2), min(h, y + bh + bh // 2)
+    roi = frame[ry1:ry2, rx1:rx2]
+    if min(roi.shape[:2]) < 24:
+        return None
+    faces = detect_faces(roi, min_rel_size=0.6 * bw / max(1, min(roi.shape[:2])))
+    if not faces:
+        return None
+    fx, fy, fw, fh = faces[0]
+    return (fx + rx1, fy + ry1, fw, fh)
+
+
 def _detect_boxes(frames: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """Crop box per frame (-1 where no face); a video is tracked near the previous face."""
     n, h, w = frames.shape[:3]
     boxes = np.full((n, 4), -1, np.int32)
+    prev: tuple[int, int, int, int] | None = None
     for i, frame in enumerate(frames):
-        faces = detect_faces(frame)
-        if faces:
-            boxes[i] = _crop_box(faces[0], pads, w, h)
+        det = _track(frame, prev) if prev is not None else None
+        if det is None:
+            faces = detect_faces(frame)
+            det = faces[0] if faces else None
+        if det is not None:
+            boxes[i] = _crop_box(det, pads, w, h)
+        prev = det
     found = boxes[:, 0] >= 0
     if n > 1:
         boxes = _smooth(boxes, found, SMOOTH_WINDOW)
