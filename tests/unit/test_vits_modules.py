@@ -214,3 +214,22 @@ def test_leaky_relu_in_place_does_not_touch_the_residual_input() -> None:
         model.dec(x)
     assert torch.equal(x, before)
     assert F.leaky_relu(torch.tensor([-1.0]), 0.1).item() == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "kernel", "stride", "padding"),
+    [(8, 4, 16, 8, 4), (6, 4, 8, 4, 2), (4, 4, 4, 2, 1), (5, 3, 3, 2, 1), (4, 2, 7, 3, 0)],
+)
+def test_polyphase_upsampling_equals_transposed_convolution(
+    c_in: int, c_out: int, kernel: int, stride: int, padding: int
+) -> None:
+    from avatar_node.tts.vits.generator import ConvTranspose1dNHWC
+
+    torch.manual_seed(8)
+    layer = ConvTranspose1dNHWC(c_in, c_out, kernel, stride, padding=padding)
+    x = torch.randn(2, c_in, 13)
+    expected = F.conv_transpose1d(x, layer.weight, layer.bias, stride, padding)
+    with torch.inference_mode():
+        got = layer(x.unsqueeze(2).contiguous(memory_format=torch.channels_last)).squeeze(2)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)

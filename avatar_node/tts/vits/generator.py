@@ -30,14 +30,58 @@ class Conv1dNHWC(nn.Conv1d):
 
 
 class ConvTranspose1dNHWC(nn.ConvTranspose1d):
-    """``ConvTranspose1d`` run as 2-D on ``[B, C, 1, T]`` channels-last activations."""
+    """``ConvTranspose1d`` run on ``[B, C, 1, T]`` channels-last activations.
+
+    With ``polyphase`` set (the default), the stride-s transposed convolution runs as one
+    ordinary convolution with s·C_out outputs (one group per output phase) whose channels-last
+    result *is* the upsampled signal, so no shuffle copy is needed. oneDNN builds a new
+    primitive for every new input length; for a deconvolution that costs up to ~50 ms (per
+    sentence!), for the equivalent forward convolution under 1 ms.
+    """
+
+    polyphase = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         pad = cast(int, self.padding[0])
+        if self.polyphase and self.groups == 1 and self.dilation[0] == 1:
+            return self._polyphase_forward(x, pad)
         return F.conv_transpose2d(
             x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, pad),
             (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
         )  # fmt: skip
+
+    def _phase_weights(self, pad: int) -> tuple[torch.Tensor, torch.Tensor | None, int, int]:
+        """Weights ``[s·C_out, C_in, 1, taps]``: output n = q·s + r takes input q − j through
+        kernel tap j·s + r + pad, for every j where that tap exists."""
+        key = (self.weight.data_ptr(), self.weight.dtype, self.weight.device, pad)
+        cached = getattr(self, "_phase_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        stride, kernel = self.stride[0], self.kernel_size[0]
+        valid = [
+            (r, j) for r in range(stride) for j in range(-kernel, kernel + 1)
+            if 0 <= j * stride + r + pad < kernel
+        ]  # fmt: skip
+        j_lo, j_hi = min(j for _, j in valid), max(j for _, j in valid)
+        c_in, c_out = self.weight.shape[0], self.weight.shape[1]
+        phases = self.weight.new_zeros(stride, c_out, c_in, j_hi - j_lo + 1)
+        for r, j in valid:
+            phases[r, :, :, j_hi - j] = self.weight[:, :, j * stride + r + pad].T
+        bias = None if self.bias is None else self.bias.repeat(stride)
+        result = (phases.reshape(stride * c_out, c_in, 1, -1), bias, j_lo, j_hi)
+        self._phase_cache = (key, result)
+        return result
+
+    def _polyphase_forward(self, x: torch.Tensor, pad: int) -> torch.Tensor:
+        stride, c_out = self.stride[0], self.weight.shape[1]
+        frames = x.shape[-1]
+        out_len = (frames - 1) * stride - 2 * pad + self.kernel_size[0]
+        steps = -(-out_len // stride)
+        weight, bias, j_lo, j_hi = self._phase_weights(pad)
+        y = F.conv2d(F.pad(x, (j_hi, steps - frames - j_lo)), weight, bias)  # [B, s·C, 1, Q]
+        batch = y.shape[0]
+        y = y.permute(0, 2, 3, 1).reshape(batch, 1, steps * stride, c_out).permute(0, 3, 1, 2)
+        return y[..., :out_len]
 
 
 def _same_padding(kernel_size: int, dilation: int) -> int:
