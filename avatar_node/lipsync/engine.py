@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,7 @@ class Wav2LipEngine:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = model
         self._feats: OrderedDict[str, list[torch.Tensor]] = OrderedDict()
+        self._lock = threading.Lock()  # several channels' stages may share one engine
 
     @classmethod
     def from_checkpoint(
@@ -136,14 +138,16 @@ class Wav2LipEngine:
         return t.contiguous(memory_format=torch.channels_last) if self.channels_last else t
 
     def _still_features(self, avatar: Avatar) -> list[torch.Tensor]:
-        feats = self._feats.get(avatar.key)
+        with self._lock:
+            feats = self._feats.get(avatar.key)
         if feats is None:
             faces = self._tensor(avatar.face_inputs([0]))
             with torch.inference_mode(), self._autocast():
                 feats = self.model.encode_faces(faces)
-            self._feats[avatar.key] = feats
-            while len(self._feats) > 8:
-                self._feats.popitem(last=False)
+            with self._lock:
+                self._feats[avatar.key] = feats
+                while len(self._feats) > 8:
+                    self._feats.popitem(last=False)
         return feats
 
     def predict(self, avatar: Avatar, mels: np.ndarray, idx: np.ndarray) -> np.ndarray:
