@@ -26,11 +26,17 @@ from avatar_node.client import AvatarClient
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     p.add_argument("prompt", nargs="?", help="what to ask (omit with -i)")
-    p.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8080"),
-                   help="server root, .../v1 or the full .../v1/chat/completions URL")
+    p.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8080"),
+        help="server root, .../v1 or the full .../v1/chat/completions URL",
+    )
     p.add_argument("--model", default=os.environ.get("OPENAI_MODEL", "default"))
-    p.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"),
-                   help="bearer token (default: $OPENAI_API_KEY)")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_API_KEY"),
+        help="bearer token (default: $OPENAI_API_KEY)",
+    )
     p.add_argument("--system", help="system prompt")
     p.add_argument("--temperature", type=float)
     p.add_argument("--max-tokens", type=int)
@@ -67,8 +73,16 @@ def main(argv: list[str] | None = None) -> int:
                     return 0
             history.append({"role": "user", "content": prompt})
             try:
-                reply = speak_chat(avatar, args.base_url, history, args.model, channel=args.channel,
-                                   api_key=args.api_key, say_options=say_options, **params)
+                reply = speak_chat(
+                    avatar,
+                    args.base_url,
+                    history,
+                    args.model,
+                    channel=args.channel,
+                    api_key=args.api_key,
+                    say_options=say_options,
+                    **params,
+                )
             except BridgeError as exc:
                 print(f"error: {exc.message}", file=sys.stderr)
                 return 1

@@ -108,18 +108,18 @@ class Hermes:
         if end_type == "error":
             self._publish(ERROR_TOPIC, HermesError(
                 error=f"engine_error: utterance {utt.id} failed while speaking",
-                siteId=self.settings.site_id, context=say.id, sessionId=say.session_id,
+                site_id=self.settings.site_id, context=say.id, session_id=say.session_id,
             ).to_json())  # fmt: skip
         self._finished(say)
 
     def _finished(self, say: HermesSay) -> None:
-        msg = HermesSayFinished(id=say.id, siteId=self.settings.site_id, sessionId=say.session_id)
+        msg = HermesSayFinished(id=say.id, site_id=self.settings.site_id, session_id=say.session_id)
         self._publish(FINISHED_TOPIC, msg.to_json())
 
     def _error(self, exc: AvatarError, context: str | None, session_id: str | None) -> None:
         log.warning("hermes say rejected", code=exc.code, message=exc.message)
-        msg = HermesError(error=f"{exc.code}: {exc.message}", siteId=self.settings.site_id,
-                          context=context, sessionId=session_id)  # fmt: skip
+        msg = HermesError(error=f"{exc.code}: {exc.message}", site_id=self.settings.site_id,
+                          context=context, session_id=session_id)  # fmt: skip
         self._publish(ERROR_TOPIC, msg.to_json())
 
     def _publish(self, topic: str, payload: bytes) -> None:
