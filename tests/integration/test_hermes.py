@@ -92,7 +92,7 @@ def test_say_speaks_with_volume_and_finishes_with_the_same_ids(start_node, clien
     assert utt.t_first_audio is not None
     assert f"{prefix}-x" not in collector.utterances, "another site's request was spoken"
 
-    full = collector.wait_end(client.say("Dinner is ready.", id=f"{prefix}-ref"), 60)
+    full = client.say_and_wait("Dinner is ready.", id=f"{prefix}-ref", timeout=60)
     ratio = rms(utt) / rms(full)
     assert 0.35 < ratio < 0.7, f"volume 0.5 should halve the amplitude, ratio {ratio:.2f}"
     assert bus.errors == []
