@@ -156,7 +156,7 @@ class LipsyncSettings(_Section):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     batch_size: int = Field(16, ge=1, le=256)
     cache_dir: str | None = None
-    """Where enrolled avatar faces are cached; default ``~/.cache/avatar-node``."""
+    """Where enrolled avatar faces are cached; default ``~/.cache/avatar-node/avatars``."""
 
 
 class WebSettings(_Section):

@@ -116,6 +116,9 @@ class AvatarRegistry:
                     cfg.source, name=name, fps=cfg.fps, face_box=cfg.face_box, pads=cfg.pads,
                     size=cfg.size, jpeg_quality=cfg.jpeg_quality, cache_dir=ls.cache_dir,
                 )  # fmt: skip
+                warmup = getattr(self.engine, "warmup", None)
+                if warmup is not None:  # first frame fast: caches and kernels ready
+                    warmup(self.avatars[name])
             except Exception as exc:
                 self.failures[name] = f"{type(exc).__name__}: {exc}"
                 log.error("avatar failed to enrol", avatar=name, error=self.failures[name])
