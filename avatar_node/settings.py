@@ -155,6 +155,8 @@ class LipsyncSettings(_Section):
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     batch_size: int = Field(16, ge=1, le=256)
+    feather: int = Field(0, ge=0, le=64)
+    """Width of the feathered edge when pasting the mouth back, in pixels (hides the seam)."""
     cache_dir: str | None = None
     """Where enrolled avatar faces are cached; default ``~/.cache/avatar-node/avatars``."""
 

@@ -107,7 +107,7 @@ class AvatarRegistry:
         ls = self.lipsync_settings
         self.engine = create_engine(
             ls.engine, checkpoint=ls.checkpoint, device=ls.device, dtype=ls.dtype,
-            batch_size=ls.batch_size,
+            batch_size=ls.batch_size, feather=ls.feather,
         )  # fmt: skip
         log.info("lip sync engine", engine=self.engine.name)
         for name, cfg in self.configs.items():
