@@ -28,7 +28,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import AvatarError
+from ..errors import AvatarError, UnknownAvatar
 from ..log import get_logger
 from ..settings import Settings
 
@@ -185,8 +185,6 @@ class HomeAssistant:
         name = payload.decode("utf-8", "replace").strip()
         try:
             if name not in self.settings.avatars:
-                from ..errors import UnknownAvatar
-
                 raise UnknownAvatar(f"avatar {name!r} is not configured")
             self.node.set_channel_avatar(channel, name)
         except AvatarError as exc:
