@@ -4,8 +4,9 @@
 
 For a 40-word English paragraph, in one process, with 1 and 2 threads: the median over
 ``--runs`` of (synthesis time / audio duration) for both engines, and their ratio
-(torch / onnxruntime; < 1 means the torch path is faster). Both run the same sentence split and
-the json's default noise; the audio length differs a little between runs because of that noise.
+(torch / onnxruntime; < 1 means the torch path is faster), plus the ratio in CPU time of the
+calling thread (robust against other processes on a shared machine; meaningful for 1 thread).
+Both run the same sentence split and the json's default noise, so every run has new lengths.
 """
 
 from __future__ import annotations
@@ -25,21 +26,27 @@ PARAGRAPH = (
 )
 
 
-def time_interleaved(engines: list, runs: int) -> list[tuple[float, float]]:  # type: ignore[type-arg]
-    """Per engine (``fn() -> seconds of audio``): median wall time and median audio seconds.
-
-    Runs alternate between the engines so that load from other processes hits both alike.
+def time_interleaved(engines: list, runs: int) -> list[tuple[float, float, float]]:  # type: ignore[type-arg]
+    """Per engine (``fn() -> seconds of audio``): median wall-clock RTF, median RTF in CPU time
+    of the calling thread (insensitive to other processes; meaningful for 1 thread only) and
+    median audio seconds. Runs alternate between engines so outside load hits both alike.
     """
     for fn in engines:
         fn()  # warm-up (allocator, oneDNN primitives, onnxruntime arenas)
-    times: list[list[float]] = [[] for _ in engines]
+    wall: list[list[float]] = [[] for _ in engines]
+    cpu: list[list[float]] = [[] for _ in engines]
     audio: list[list[float]] = [[] for _ in engines]
     for _ in range(runs):
         for k, fn in enumerate(engines):
-            start = time.perf_counter()
-            audio[k].append(fn())
-            times[k].append(time.perf_counter() - start)
-    return [(statistics.median(t), statistics.median(a)) for t, a in zip(times, audio, strict=True)]
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            seconds = fn()
+            wall[k].append((time.perf_counter() - start) / seconds)
+            cpu[k].append((time.thread_time() - start_cpu) / seconds)
+            audio[k].append(seconds)
+    return [
+        (statistics.median(w), statistics.median(c), statistics.median(a))
+        for w, c, a in zip(wall, cpu, audio, strict=True)
+    ]
 
 
 def run_onnx(reference, rate: int) -> float:  # type: ignore[no-untyped-def]
@@ -67,7 +74,10 @@ def main() -> None:
         return sum(a.size for a in ours.synthesize(PARAGRAPH)) / rate
 
     print(f"voice {model.name}, {len(PARAGRAPH.split())} words, median of {args.runs} runs")
-    print(f"{'threads':>7} {'torch RTF':>10} {'onnx RTF':>10} {'ratio':>7} {'audio s':>8}")
+    print(
+        f"{'threads':>7} {'torch RTF':>10} {'onnx RTF':>10} {'ratio':>7} "
+        f"{'cpu ratio':>9} {'audio s':>8}"
+    )
     for threads in args.threads:
         torch.set_num_threads(threads)
         import onnxruntime
@@ -80,13 +90,12 @@ def main() -> None:
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
 
-        (t_torch, a_torch), (t_onnx, a_onnx) = time_interleaved(
+        (rtf_torch, cpu_torch, seconds), (rtf_onnx, cpu_onnx, _) = time_interleaved(
             [run_torch, lambda v=reference: run_onnx(v, rate)], args.runs
         )
-        rtf_torch, rtf_onnx = t_torch / a_torch, t_onnx / a_onnx
         print(
             f"{threads:>7} {rtf_torch:>10.3f} {rtf_onnx:>10.3f} {rtf_torch / rtf_onnx:>7.2f} "
-            f"{a_torch:>8.2f}"
+            f"{cpu_torch / cpu_onnx:>9.2f} {seconds:>8.2f}"
         )
 
 
