@@ -170,6 +170,17 @@ class Voice:
                 ids, speaker, noise_scale, noise_scale_w, length_scale=self.length_scale / speed
             )
 
+    def warmup(self, text: str = "Hello.") -> None:
+        """Run one short synthesis so the first real sentence does not pay for lazy set-up
+        (espeak-ng / cleaner packages, oneDNN kernels, allocator). Front-end failures such as a
+        missing optional package are left for the real call to report."""
+        try:
+            sequences = self.text_to_ids(text)
+        except Exception:  # noqa: BLE001 - reported by the first real call instead
+            sequences = []
+        ids = sequences[0] if sequences else [i % self.model.hp.n_vocab for i in range(9)]
+        self.synthesize_ids(ids)
+
     def to(self, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> Voice:
         """Move to a device; ``dtype`` applies to the HiFi-GAN decoder (the rest stays float32
         so durations and the spline flows keep full precision)."""

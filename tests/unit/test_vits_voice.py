@@ -49,6 +49,12 @@ def test_synthesize_yields_one_float32_array_per_model_call() -> None:
         voice.synthesize_ids([1, 99])
 
 
+def test_warmup_runs_one_synthesis() -> None:
+    voice = tiny_voice()
+    voice.warmup()
+    voice.warmup("")  # no ids from the front-end: falls back to a fixed id sequence
+
+
 def test_speed_shortens_audio() -> None:
     voice = tiny_voice()
     ids = voice.text_to_ids("abcdefgh")[0]
