@@ -59,6 +59,7 @@ class VoiceRegistry:
                 voice = _load_one_voice(cfg)
                 if cfg.speaker is not None:
                     voice.resolve_speaker(cfg.speaker)
+                voice.warmup()  # the first request must not pay for lazy set-up
             except AvatarError as exc:
                 self.failures[name] = exc.message
                 log.error("voice failed to load", voice=name, error=exc.message)
