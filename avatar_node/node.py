@@ -110,6 +110,7 @@ class Node:
             self.channels[name] = ChannelRunner(
                 name, q, self.emitter, self.voices, self.avatars,
                 self.settings.node.sample_format, self.phrase_cache,
+                self.settings.node.frame_lead_s,
             )  # fmt: skip
         from .integrations import install as install_integrations
 
@@ -222,7 +223,7 @@ class Node:
         utt.gain = gain
         if on_end is not None:
             utt.on_end.append(on_end)
-        self.channels[channel].queue.submit(utt)
+        self.channels[channel].submit(utt)
         return utt
 
     def _utterance(self, channel: str, utt_id: str, source: SentenceSource,
@@ -262,7 +263,7 @@ class Node:
                 utt.on_end.append(partial(self._forget_stream, key))
                 self._streams[key] = utt
                 try:
-                    self.channels[channel].queue.submit(utt)
+                    self.channels[channel].submit(utt)
                 except AvatarError:
                     self._streams.pop(key, None)
                     raise

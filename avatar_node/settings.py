@@ -51,6 +51,9 @@ class NodeSettings(_Section):
     """Sentences longer than this are cut at clause boundaries, in characters."""
     first_chunk_max_chars: int = Field(80, ge=10)
     """The first chunk of an utterance is cut shorter (clause boundary) for a fast first sound."""
+    frame_lead_s: float = Field(1.0, ge=0)
+    """Frames go out at most this far ahead of the playback clock, in seconds (0: as fast as
+    rendered). Keeps displays' queues short so a stop takes effect at once."""
     phrase_cache_mb: float = Field(64.0, ge=0)
     """Memory for replaying repeated announcements (audio + frames), in MB; 0 disables."""
     sample_format: Literal["pcm_s16le", "f32le"] = "pcm_s16le"

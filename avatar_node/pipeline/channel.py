@@ -110,6 +110,8 @@ class Utterance:
     cancel: threading.Event = field(default_factory=threading.Event)
     on_end: list[Callable[[Utterance, str], None]] = field(default_factory=list)
     """Called once with the end type (finished / cancelled / error)."""
+    clock_start: float | None = None
+    """Monotonic time its first audio chunk went out: the playback clock's zero, roughly."""
     recording: Any = None
     """A phrase-cache ``Recording`` while a cacheable utterance renders."""
     cache_key: tuple[object, ...] | None = None

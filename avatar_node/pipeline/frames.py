@@ -38,8 +38,9 @@ def frame_span(start_sample: int, n_samples: int, sample_rate: int, fps: float) 
 
 class FrameStage:
     def __init__(self, channel: str, emitter: Emitter, avatars: AvatarRegistry | None,
-                 workers: int = 2):  # fmt: skip
+                 workers: int = 2, max_lead_s: float = 0.0):  # fmt: skip
         self.channel = channel
+        self.max_lead_s = max_lead_s
         self.emitter = emitter
         self.avatars = avatars
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix=f"jpeg-{channel}")
@@ -113,6 +114,12 @@ class FrameStage:
             self._send(utt, msg, None)
 
     def _send(self, utt: Utterance, frame: VideoFrame, jpeg: bytes | None) -> None:
+        if self.max_lead_s > 0 and utt.clock_start is not None:
+            # Stay at most max_lead_s ahead of the playback clock: a display's queue (and the
+            # broker's queue to it) stays short, so a stop reaches it at once.
+            delay = utt.clock_start + frame.pts_ms / 1000 - self.max_lead_s - time.monotonic()
+            if delay > 0 and utt.cancel.wait(delay):
+                return
         self.emitter.frame(self.channel, frame)
         if frame.seq == 0:
             metrics = self.emitter.status[self.channel].metrics

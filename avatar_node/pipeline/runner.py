@@ -73,6 +73,7 @@ class ChannelRunner:
         avatars: AvatarRegistry | None,
         sample_format: str = "pcm_s16le",
         cache: PhraseCache | None = None,
+        frame_lead_s: float = 0.0,
     ):
         self.name = name
         self.queue = queue_
@@ -82,7 +83,7 @@ class ChannelRunner:
         self.cache = cache if cache is not None and cache.enabled else None
         self.engine_name = avatars.engine.name if avatars and avatars.engine else "noframes"
         self.status = emitter.status[name]
-        self.frames = FrameStage(name, emitter, avatars)
+        self.frames = FrameStage(name, emitter, avatars, max_lead_s=frame_lead_s)
         self._handoff: queue.Queue[AudioSegment | CachedSegment | UtteranceEnd] = queue.Queue(
             maxsize=4
         )
@@ -107,10 +108,19 @@ class ChannelRunner:
 
     # ---------------------------------------------------------------- control
 
-    def cancel_active(self, utt_id: str | None) -> bool:
-        """Cancel an utterance that is being spoken or still has frames in flight."""
+    def submit(self, utt: Utterance) -> None:
+        """Queue ``utt``; ``interrupt``/``replace`` also cut short whatever is still playing
+        (an utterance whose speech is done may still have frames going out)."""
+        self.queue.submit(utt)
+        if utt.mode in ("interrupt", "replace"):
+            self.cancel_active(None, spare=utt)
+
+    def cancel_active(self, utt_id: str | None, spare: Utterance | None = None) -> bool:
+        """Cancel an utterance that is being spoken or still has frames in flight (all of them
+        without ``utt_id``, except ``spare``)."""
         with self._active_lock:
-            targets = [u for u in self._active.values() if utt_id is None or u.id == utt_id]
+            targets = [u for u in self._active.values()
+                       if (utt_id is None or u.id == utt_id) and u is not spare]  # fmt: skip
         for u in targets:
             u.cancel.set()
             u.source.finish()
@@ -249,7 +259,8 @@ class ChannelRunner:
         """Publish an audio chunk and its `sentence` event."""
         self.emitter.audio(self.name, chunk)
         if chunk.seq == 0:
-            self.status.metrics.first_audio_ms = (time.monotonic() - utt.received) * 1000
+            utt.clock_start = time.monotonic()
+            self.status.metrics.first_audio_ms = (utt.clock_start - utt.received) * 1000
         self.emitter.event(self.name, "sentence", utt, detail={
             "seq": chunk.seq, "text": chunk.text, "start_ms": chunk.start_ms,
             "duration_ms": chunk.duration_ms,
@@ -273,6 +284,8 @@ class ChannelRunner:
 
     def _end(self, end: UtteranceEnd) -> None:
         utt = end.utt
+        if end.type == "finished" and utt.cancel.is_set():
+            end = UtteranceEnd(utt, "cancelled")  # stopped while its last frames went out
         with self._active_lock:
             self._active.pop(utt.id, None)
         if utt.id in self.status.active:
