@@ -8,6 +8,7 @@ The avatar must start speaking (first ``audio`` message) before the server has f
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import threading
@@ -170,7 +171,9 @@ def test_async_client_and_bridge(start_node, broker, prefix, chat_server):
             ends = [await c.wait_end(i, timeout=60) for i in (reply.id, said, "s1")]
             return reply.text, ",".join(u.end["type"] for u in ends)
 
-    text, ends = asyncio.run(run())
+    # A fresh thread: Playwright's sync API (e2e tests, same session) keeps a loop on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        text, ends = pool.submit(asyncio.run, run()).result(120)
     assert text == "Async works. Bye." and ends == "finished,finished,finished"
 
 
