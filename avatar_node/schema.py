@@ -65,7 +65,8 @@ def asyncapi() -> dict[str, Any]:
         "publishSnapshot": {"action": "send", "channel": {"$ref": "#/channels/snapshot"}},
     }
     for key, address, message, action, qos, retain, desc in CHANNELS:
-        params: dict[str, dict[str, object]] = {p: {} for p in ("prefix", "channel") if "{" + p + "}" in address}
+        names = [p for p in ("prefix", "channel") if "{" + p + "}" in address]
+        params: dict[str, dict[str, object]] = {p: {} for p in names}
         channels[key] = {
             "address": address,
             "description": desc,
