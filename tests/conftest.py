@@ -48,7 +48,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, timeout: float = 10.0) -> None:
+def wait_port(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -56,7 +56,7 @@ def _wait_port(port: int, timeout: float = 10.0) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"broker did not open port {port}")
+    raise RuntimeError(f"port {port} did not open")
 
 
 class Broker:
@@ -92,8 +92,8 @@ class Broker:
             stdout=subprocess.DEVNULL,
             stderr=(self.workdir / "mosquitto.log").open("ab"),
         )
-        _wait_port(self.port)
-        _wait_port(self.ws_port)
+        wait_port(self.port)
+        wait_port(self.ws_port)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -56,3 +57,21 @@ def client(broker, prefix) -> Iterator[AvatarClient]:
 @pytest.fixture
 def collector(client) -> Collector:
     return client.collector("default", frames=True)
+
+
+def wait_subscribed(client: Any, prefix: str, channel: str = "default") -> None:
+    """Wait for the node's retained ``state``: it is published after the node's SUBSCRIBE on the
+    same connection, so once it is here, messages published to the node are no longer lost."""
+    got = threading.Event()
+    client.subscribe(f"{prefix}/{channel}/state", lambda _t, _p: got.set())
+    assert got.wait(10), "the node published no state"
+
+
+@pytest.fixture
+def start_node(make_node, client, prefix):
+    def start(**kwargs: Any) -> Any:
+        node = make_node(**kwargs)
+        wait_subscribed(client, prefix)
+        return node
+
+    return start

@@ -54,24 +54,6 @@ class HermesBus:
         return [f for f in self.finished if f.site_id == site]
 
 
-def wait_subscribed(client: Any, prefix: str, channel: str = "default") -> None:
-    """Wait for the node's retained ``state``: it is published after the node's SUBSCRIBE on the
-    same connection, so once it is here, messages published to the node are no longer lost."""
-    got = threading.Event()
-    client.subscribe(f"{prefix}/{channel}/state", lambda _t, _p: got.set())
-    assert got.wait(10), "the node published no state"
-
-
-@pytest.fixture
-def start_node(make_node, client, prefix):
-    def start(**kwargs: Any) -> Any:
-        node = make_node(**kwargs)
-        wait_subscribed(client, prefix)
-        return node
-
-    return start
-
-
 def rms(utt: Any) -> float:
     audio, _ = utt.waveform()
     return float(np.sqrt(np.mean(audio**2)))
