@@ -208,29 +208,28 @@ class HermesSay(Inbound):
     volume: float | None = Field(None, ge=0, le=1)
 
 
-class HermesSayFinished(Outbound):
+class _HermesOutbound(Outbound):
+    """Hermes messages use camelCase keys on the wire."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    site_id: str = Field("default", alias="siteId")
+    session_id: str | None = Field(None, alias="sessionId")
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+class HermesSayFinished(_HermesOutbound):
     """Rhasspy Hermes ``hermes/tts/sayFinished``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str | None = None
-    site_id: str = Field("default", alias="siteId")
-    session_id: str | None = Field(None, alias="sessionId")
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
 
 
-class HermesError(Outbound):
+class HermesError(_HermesOutbound):
     """Rhasspy Hermes ``hermes/error/tts``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     error: str
-    site_id: str = Field("default", alias="siteId")
     context: str | None = None
-    session_id: str | None = Field(None, alias="sessionId")
-
-    def to_json(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
 
 
 # ---------------------------------------------------------------- decoding at the edge
