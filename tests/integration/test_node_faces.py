@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import cv2
 import numpy as np
@@ -36,3 +37,39 @@ def test_frames_avatar_and_phrase_cache(make_node, client, collector, tmp_path):
     ]
     assert second.jpegs() == jpegs
     collector.wait_for(lambda c: c.retained["state"]["metrics"]["cache_hits"] == 1, 10)
+
+
+def test_every_frame_decodes_to_the_avatar_size_and_stop_cuts_frames(make_node, client, collector,
+                                                                       tmp_path):  # fmt: skip
+    make_node(load_avatars=True, lipsync={"engine": "energy", "cache_dir": str(tmp_path)},
+              node={"phrase_cache_mb": 0})  # fmt: skip
+    collector.wait_for(lambda c: "avatar" in c.retained, 30)
+    info = collector.retained["avatar"]
+    text = "This is the first sentence. Here is a second one. And a third, to keep it going."
+    utt = collector.wait_end(client.say(text, id="sizes"), 90)
+    for jpeg in utt.jpegs():
+        img = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape[:2] == (info["height"], info["width"])
+
+    client.say(text * 3, id="cut")
+    collector.wait_for(lambda c: len(c.utterances["cut"].frames) > 20, 60)
+    client.control("stop", "cut")
+    cut = collector.wait_end("cut", 30)
+    assert cut.end["type"] == "cancelled"
+    n_at_end = len(cut.frames)
+    time.sleep(1.5)
+    assert len(cut.frames) - n_at_end == 0, "frames published after the cancelled event"
+    audio_ms = sum(c["duration_ms"] for c in cut.audio)
+    assert len(cut.frames) < audio_ms * 25 / 1000, "the utterance was not cut short"
+
+
+def test_avatar_without_a_face_fails_enrolment_and_the_node_keeps_speaking(
+    make_node, client, collector, tmp_path
+):
+    blank = tmp_path / "wall.png"
+    cv2.imwrite(str(blank), np.full((240, 240, 3), 128, np.uint8))
+    node = make_node(load_avatars=True, avatars={"default": {"source": str(blank)}},
+                     lipsync={"engine": "energy", "cache_dir": str(tmp_path)})  # fmt: skip
+    assert "no face found" in node.avatars.failures["default"]
+    utt = collector.wait_end(client.say("I can still talk.", id="noface"), 60)
+    assert utt.end["type"] == "finished" and utt.audio and not utt.frames
