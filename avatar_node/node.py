@@ -75,7 +75,9 @@ class Node:
         self.channels: dict[str, ChannelRunner] = {}
         self.phrase_cache = PhraseCache(int(node.phrase_cache_mb * 1024 * 1024))
         self._streams: dict[tuple[str, str], Utterance] = {}
-        self._streams_lock = threading.Lock()
+        # Re-entrant: submitting a stream with mode replace cancels queued streams, whose end hook
+        # (_forget_stream) takes this lock again on the same thread.
+        self._streams_lock = threading.RLock()
         self._started = False
         self.metrics: NodeMetrics | None = None
         """Prometheus metrics while ``metrics.enabled`` and started."""
