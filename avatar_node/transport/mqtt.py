@@ -58,6 +58,16 @@ def _tier(topic: str, payload: bytes, retain: bool) -> int:
     return 2 if retain else 1
 
 
+def _no_delay(client: paho.Client) -> None:
+    """Disable Nagle's algorithm: small events must not wait for the ACK of the previous write."""
+    sock = client.socket()
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
+
 class MqttTransport:
     """One paho client with the node's session, will and subscriptions."""
 
@@ -212,6 +222,7 @@ class MqttTransport:
             elif self.protocol == 5 and rc in _PROTOCOL_REFUSED:
                 self._fall_back()
             return
+        _no_delay(client)
         if self._ever_connected:
             self.reconnects += 1
         self._ever_connected = True
