@@ -181,8 +181,8 @@ class MqttTransport:
 
         If the broker's port accepts TCP but no CONNACK came, fall back to 3.1.1.
         """
-        if self._ever_connected or self._closing or self.protocol != 5:
-            return
+        if self._ever_connected or self._refused or self._closing or self.protocol != 5:
+            return  # a CONNACK came (even a refusal): the broker does speak MQTT 5
         try:
             with socket.create_connection((self.settings.host, self.settings.port), timeout=1):
                 pass
