@@ -290,8 +290,17 @@ def parse_say(payload: bytes, max_bytes: int, max_chars: int) -> SayRequest:
     return req
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def strip_control(text: str) -> str:
+    """Control characters (NUL, BEL, escape sequences' ESC, ...) become spaces; they are never
+    spoken and some engines (espeak-ng) reject them."""
+    return _CONTROL.sub(" ", text)
+
+
 def check_text(text: str, max_chars: int) -> str:
-    trimmed = text.strip()
+    trimmed = strip_control(text).strip()
     if not trimmed:
         raise BadRequest("text is empty or whitespace only")
     if len(trimmed) > max_chars:

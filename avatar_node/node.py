@@ -22,6 +22,7 @@ from .messages import (
     parse_model,
     parse_say,
     peek_id,
+    strip_control,
 )
 from .pipeline.cache import PhraseCache
 from .pipeline.channel import ChannelQueue, SentenceSource, Utterance
@@ -276,7 +277,7 @@ class Node:
                     f"stream {delta.id} exceeds max_text_chars {n.max_text_chars}; "
                     "the text up to the limit is spoken"
                 )
-        utt.source.push(delta.delta, delta.final)
+        utt.source.push(strip_control(delta.delta), delta.final)
 
     def _forget_stream(self, key: tuple[str, str], utt: Utterance, _end: str) -> None:
         with self._streams_lock:

@@ -41,8 +41,11 @@ CODES = {"bad_request", "text_too_long", "payload_too_large", "unknown_voice", "
          "unknown_avatar", "queue_full"}  # fmt: skip
 ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 MAX_PAYLOAD = 2048
-RSS_GROWTH_MB = 200
-"""Bound on RSS growth of the test process (node inside) over the fuzz run; measured ~110 MB."""
+RSS_GROWTH_MB = 450
+"""Bound on RSS growth of the test process (node inside) over the fuzz run. Measured 120-330 MB
+since control characters are stripped instead of failing the utterance: 75-100 of the payloads
+are now spoken, each a new input length for torch/oneDNN, whose allocator and primitive caches
+grow on first sight of a shape (bench/soak.py shows the plateau over a long run)."""
 EXAMPLES = 700
 """Per topic; three topics, so ~2100 payloads plus as many sentinels."""
 
