@@ -45,7 +45,7 @@ RSS_GROWTH_MB = 450
 """Bound on RSS growth of the test process (node inside) over the fuzz run. Measured 120-330 MB
 since control characters are stripped instead of failing the utterance: 75-100 of the payloads
 are now spoken, each a new input length for torch/oneDNN, whose allocator and primitive caches
-grow on first sight of a shape (bench/soak.py shows the plateau over a long run)."""
+grow on first sight of a shape (bench/soak.py is the long-run check)."""
 EXAMPLES = 700
 """Per topic; three topics, so ~2100 payloads plus as many sentinels."""
 
