@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from avatar_node.client import AvatarClient, Collector
 from avatar_node.node import Node
 from avatar_node.pipeline.registry import VoiceRegistry
 from avatar_node.settings import Settings, VoiceSettings
+from tests.conftest import fixture_path
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +79,39 @@ def start_node(make_node, client, prefix):
         return node
 
     return start
+
+
+def build_reference_checkpoint(factory: pytest.TempPathFactory, model: str, filename: str) -> Path:
+    """Rebuild a reference checkpoint (``vits`` or ``wav2lip``) in its real format from the shared
+    fixtures' pack with their ``build_checkpoints.py``; once per session."""
+    out = factory.getbasetemp() / f"reference-{model}"
+    path = out / model / filename
+    if not path.is_file():
+        ref = fixture_path("reference")
+        pack = out / "pack"
+        pack.mkdir(parents=True, exist_ok=True)
+        if not (pack / model).exists():
+            (pack / model).symlink_to(ref / model, target_is_directory=True)
+        subprocess.run(
+            [sys.executable, str(ref / "build_checkpoints.py"), str(out), str(pack)],
+            check=True, capture_output=True, timeout=300,
+        )  # fmt: skip
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def vits_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference VITS-fast-fine-tuning ``G_latest.pth``."""
+    return build_reference_checkpoint(tmp_path_factory, "vits", "G_latest.pth")
+
+
+@pytest.fixture(scope="session")
+def vits_config() -> Path:
+    return fixture_path("reference", "vits", "finetune_speaker.json")
+
+
+@pytest.fixture(scope="session")
+def wav2lip_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference ``wav2lip.pth`` (legacy torch format, ``module.`` keys)."""
+    return build_reference_checkpoint(tmp_path_factory, "wav2lip", "wav2lip.pth")

@@ -13,13 +13,10 @@ import torch
 from avatar_node.errors import CheckpointError, UnknownSpeaker
 from avatar_node.tts import load_voice
 from avatar_node.tts.vits import VitsHParams, VitsSynthesizer
-from tests.integration import test_vits_checkpoint_parity as parity
 
 pytestmark = pytest.mark.integration
 
 # the session fixtures that rebuild the reference checkpoint once (shared with the parity tests)
-vits_checkpoint = parity.vits_checkpoint
-vits_config = parity.vits_config
 
 
 def write_config(path: Path, config: dict[str, Any]) -> Path:

@@ -6,8 +6,6 @@ pytest temp folder (only the VITS pack is handed to the builder).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +18,6 @@ from tests.conftest import fixture_path
 pytestmark = pytest.mark.integration
 
 SINGLE_CASES = [f"case_L{n}_sid{s}" for n in (12, 30, 57) for s in (0, 1)]
-
-
-@pytest.fixture(scope="session")
-def vits_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``G_latest.pth`` rebuilt once per session (shared by every module that asks for it)."""
-    out = tmp_path_factory.getbasetemp() / "vits-reference-checkpoint"
-    path = out / "vits" / "G_latest.pth"
-    if not path.is_file():
-        ref = fixture_path("reference")
-        pack = out / "pack"
-        pack.mkdir(parents=True, exist_ok=True)
-        (pack / "vits").symlink_to(ref / "vits", target_is_directory=True)
-        subprocess.run(
-            [sys.executable, str(ref / "build_checkpoints.py"), str(out), str(pack)],
-            check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-    assert path.is_file()
-    return path
-
-
-@pytest.fixture(scope="session")
-def vits_config() -> Path:
-    return fixture_path("reference", "vits", "finetune_speaker.json")
 
 
 @pytest.fixture(scope="module")

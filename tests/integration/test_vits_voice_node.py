@@ -8,8 +8,6 @@ rate, length, not silent, the speaker changes it, and it equals an in-process sy
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,25 +27,6 @@ pytestmark = pytest.mark.integration
 # (dropped, with a warning): what survives is the full-width punctuation and the spaces between
 # words, so the text is rich in punctuation to give a varied id sequence.
 TEXT = "《你好》：世界，“测试”、（一）；好吗？"
-
-
-@pytest.fixture(scope="session")
-def vits_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``G_latest.pth`` rebuilt once per session (same folder as the parity tests use)."""
-    out = tmp_path_factory.getbasetemp() / "vits-reference-checkpoint"
-    path = out / "vits" / "G_latest.pth"
-    if not path.is_file():
-        ref = fixture_path("reference")
-        pack = out / "pack"
-        pack.mkdir(parents=True, exist_ok=True)
-        if not (pack / "vits").exists():
-            (pack / "vits").symlink_to(ref / "vits", target_is_directory=True)
-        subprocess.run(
-            [sys.executable, str(ref / "build_checkpoints.py"), str(out), str(pack)],
-            check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-    assert path.is_file()
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ because a site-packages ``tests`` package can shadow the repository's.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -29,21 +27,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def w2l_dir(fixtures_dir: Path) -> Path:
     return fixtures_dir / "reference" / "wav2lip"
-
-
-@pytest.fixture(scope="session")
-def wav2lip_checkpoint(tmp_path_factory: pytest.TempPathFactory, fixtures_dir: Path) -> Path:
-    ref = fixtures_dir / "reference"
-    pack = tmp_path_factory.mktemp("w2l-pack")
-    (pack / "wav2lip").symlink_to(ref / "wav2lip", target_is_directory=True)
-    out = tmp_path_factory.mktemp("w2l-ckpt")
-    subprocess.run(
-        [sys.executable, str(ref / "build_checkpoints.py"), str(out), str(pack)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    path = out / "wav2lip" / "wav2lip.pth"
-    assert path.is_file()
-    return path
 
 
 @pytest.fixture(scope="session")
