@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[frontends,demo,test,dev]"
+	$(PY) -m pip install --quiet -e ".[frontends,demo,metrics,test,dev]"
 	$(PY) -m pip install --quiet --no-deps "rhasspy-hermes==0.6.2"
 	touch $(STAMP)
 
