@@ -20,6 +20,7 @@ import structlog
 from ..errors import AvatarError
 from ..log import get_logger
 from ..media.wav import wav_base64
+from ..memory import release_memory
 from ..messages import AudioChunk
 from .cache import CachedChunk, PhraseCache, Recording, cache_key
 from .channel import ChannelQueue, Utterance
@@ -295,6 +296,7 @@ class ChannelRunner:
             if self.cache is not None and utt.recording is not None and utt.cache_key:
                 self.cache.put(utt.cache_key, utt.recording.freeze())
         utt.recording = None
+        release_memory()
         self.emitter.event(self.name, end.type, utt, code=end.code, message=end.message,
                            detail=end.detail)  # fmt: skip
         self.emitter.state(self.name)

@@ -1,0 +1,40 @@
+"""Keep a long-running node's memory flat.
+
+Every new sentence length gives oneDNN (torch's CPU kernels) new convolution shapes: it caches a
+primitive per shape (up to 1024 by default) and glibc keeps the freed activation buffers in its
+heap. Measured on the bundled voice over 36 sentences of new lengths: RSS grew ~16 MB per new
+length (605 -> 983 MB); with the cache capped at 256 and the heap trimmed after each sentence,
+~1.5 MB (422 -> 457 MB), at the same speed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+#: Enough for Wav2Lip's and VITS's layers at a few batch shapes; must be set before oneDNN's
+#: first primitive (this module is imported by the package before torch runs anything).
+PRIMITIVE_CACHE_CAPACITY = "256"
+
+
+def limit_kernel_cache() -> None:
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", PRIMITIVE_CACHE_CAPACITY)
+
+
+def _libc_trim() -> object:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return getattr(libc, "malloc_trim", None)
+
+
+_TRIM = _libc_trim()
+
+
+def release_memory() -> None:
+    """Return freed heap memory to the OS (glibc); a no-op elsewhere."""
+    if _TRIM is not None:
+        _TRIM(0)  # type: ignore[operator]
