@@ -86,13 +86,16 @@ class AvatarClient:
         self._sub_lock = threading.Lock()
         self._handlers: list[Any] = []
         self._collectors: dict[str, Collector] = {}
-        self._client.on_connect = lambda *a: self._connected.set()
+        self._refused: str | None = None
+        self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
         self._client.connect(host, port, keepalive=30)
         self._client.loop_start()
-        if not self._connected.wait(10):
-            raise ConnectionError(f"cannot connect to the broker at {host}:{port}")
+        if not self._connected.wait(10) or self._refused is not None:
+            self._client.loop_stop()
+            why = f": {self._refused}" if self._refused else ""
+            raise ConnectionError(f"cannot connect to the broker at {host}:{port}{why}")
 
     @classmethod
     def from_settings(cls, mqtt: MqttSettings) -> AvatarClient:
@@ -100,6 +103,11 @@ class AvatarClient:
         return cls(mqtt.host, mqtt.port, mqtt.topic_prefix, username=mqtt.username,
                    password=mqtt.password, protocol=mqtt.protocol, transport=mqtt.transport,
                    tls=mqtt.tls)  # fmt: skip
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:  # noqa: ANN001
+        if getattr(reason_code, "is_failure", False):
+            self._refused = str(reason_code)
+        self._connected.set()
 
     def close(self) -> None:
         self._client.disconnect()
