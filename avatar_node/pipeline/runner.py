@@ -106,6 +106,7 @@ class ChannelRunner:
         self.cancel_active(None)
         for t in self._threads:
             t.join(timeout)
+        self.frames.close()
 
     # ---------------------------------------------------------------- control
 
