@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -107,6 +108,9 @@ class AvatarClient:
     def _on_connect(self, client, userdata, flags, reason_code, properties=None) -> None:  # noqa: ANN001
         if getattr(reason_code, "is_failure", False):
             self._refused = str(reason_code)
+        sock = client.socket()
+        if isinstance(sock, socket.socket):  # small requests go out at once (no Nagle delay)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._connected.set()
 
     def close(self) -> None:

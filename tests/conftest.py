@@ -81,7 +81,7 @@ class Broker:
             f"listener {self.port} 127.0.0.1\nprotocol mqtt\nallow_anonymous true\n"
             f"listener {self.ws_port} 127.0.0.1\nprotocol websockets\n"
             f"persistence true\npersistence_location {workdir}/\n"
-            "max_queued_messages 100000\n" + extra_conf
+            "max_queued_messages 100000\nset_tcp_nodelay true\n" + extra_conf
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from avatar_node.client import AvatarClient, Collector
 from avatar_node.node import Node
 from avatar_node.pipeline.registry import VoiceRegistry
 from avatar_node.settings import Settings, VoiceSettings
-from tests.conftest import fixture_path
+from tests.conftest import Broker, fixture_path
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,15 @@ def node_settings(broker: Any, prefix: str, **sections: Any) -> Settings:
             "client_id": f"node-{prefix}", "reconnect_min_s": 0.5, "reconnect_max_s": 2,
             **sections.pop("mqtt", {})}  # fmt: skip
     return Settings(mqtt=mqtt, web={"enabled": False}, **sections)
+
+
+@pytest.fixture(scope="module")
+def private_broker() -> Iterator[Broker]:
+    """A broker of the module's own (load and fuzz tests must not share the session's)."""
+    with tempfile.TemporaryDirectory(prefix="avatar-module-broker-") as tmp:
+        b = Broker(Path(tmp))
+        yield b
+        b.stop()
 
 
 @pytest.fixture

@@ -20,22 +20,17 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import psutil
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from avatar_node.client import AvatarClient
 from avatar_node.node import Node
-from tests.conftest import Broker
 from tests.integration.conftest import node_settings
 
 CODES = {"bad_request", "text_too_long", "payload_too_large", "unknown_voice", "unknown_speaker",
@@ -155,30 +150,19 @@ def _readable_id(payload: bytes) -> str | None:
     return value if isinstance(value, str) and ID_RE.match(value) else None
 
 
-def no_delay(client: AvatarClient) -> AvatarClient:
-    """TCP_NODELAY on a test client's socket (paho leaves Nagle on: ~40 ms per round trip)."""
-    client._client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return client
 
 
-@pytest.fixture(scope="module")
-def fast_broker() -> Iterator[Broker]:
-    """A broker with ``set_tcp_nodelay``: thousands of request/answer round trips in seconds."""
-    with tempfile.TemporaryDirectory(prefix="avatar-fuzz-") as tmp:
-        b = Broker(Path(tmp), extra_conf="set_tcp_nodelay true\n")
-        yield b
-        b.stop()
-
-
-def test_adversarial_payloads_on_every_inbound_topic(fast_broker, prefix, bundled_voices) -> None:
+def test_adversarial_payloads_on_every_inbound_topic(
+    private_broker, prefix, bundled_voices
+) -> None:
     settings = node_settings(
-        fast_broker, prefix,
+        private_broker, prefix,
         node={"max_text_chars": 40, "max_payload_bytes": MAX_PAYLOAD, "queue_depth": 3,
               "stream_idle_timeout_s": 0.5, "phrase_cache_mb": 4},
     )  # fmt: skip
     node = Node(settings, load_avatars=False, voices=bundled_voices)
     node.start()
-    client = no_delay(AvatarClient(fast_broker.host, fast_broker.port, prefix))
+    client = AvatarClient(private_broker.host, private_broker.port, prefix)
     try:
         _fuzz_node(node, client, prefix)
     finally:

@@ -14,14 +14,10 @@ Bounds stated and checked here:
 from __future__ import annotations
 
 import json
-import socket
-import tempfile
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -42,18 +38,6 @@ shapes, allocator arenas). ``bench/soak.py`` shows whether it levels off over 30
 MAX_OUTGOING = 50
 
 
-def no_delay(client: AvatarClient) -> AvatarClient:
-    """TCP_NODELAY on a test client (paho leaves Nagle on: ~40 ms per QoS 1 round trip)."""
-    client._client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return client
-
-
-@pytest.fixture(scope="module")
-def fast_broker() -> Iterator[Broker]:
-    with tempfile.TemporaryDirectory(prefix="avatar-load-") as tmp:
-        b = Broker(Path(tmp), extra_conf="set_tcp_nodelay true\n")
-        yield b
-        b.stop()
 
 
 def _start(broker: Broker, prefix: str, voices: Any, avatars: bool, **sections: Any) -> Node:
@@ -78,12 +62,12 @@ class SlowDisplay:
 
 
 def test_200_requests_over_4_channels_with_a_slow_display(
-    fast_broker: Broker, prefix: str, bundled_voices: Any
+    private_broker: Broker, prefix: str, bundled_voices: Any
 ) -> None:
-    node = _start(fast_broker, prefix, bundled_voices, True,
+    node = _start(private_broker, prefix, bundled_voices, True,
                   node={"channels": CHANNELS, "queue_depth": 8},
                   mqtt={"max_outgoing": MAX_OUTGOING})  # fmt: skip
-    display = SlowDisplay(fast_broker, prefix)
+    display = SlowDisplay(private_broker, prefix)
     proc = psutil.Process()
     rss0 = proc.memory_info().rss
     peak = {"qos0": 0, "qos1": 0, "rss": rss0}
@@ -99,7 +83,7 @@ def test_200_requests_over_4_channels_with_a_slow_display(
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     try:
-        with no_delay(AvatarClient(fast_broker.host, fast_broker.port, prefix)) as c:
+        with AvatarClient(private_broker.host, private_broker.port, prefix) as c:
             cols = {ch: c.collector(ch, frames=False) for ch in CHANNELS}
             for col in cols.values():
                 col.wait_for(lambda k: "state" in k.retained, 10)
@@ -132,9 +116,9 @@ def test_200_requests_over_4_channels_with_a_slow_display(
 
 
 def test_frames_of_a_cancelled_utterance_are_not_sent_late(
-    fast_broker: Broker, prefix: str, bundled_voices: Any
+    private_broker: Broker, prefix: str, bundled_voices: Any
 ) -> None:
-    node = _start(fast_broker, prefix, bundled_voices, True, node={"phrase_cache_mb": 0})
+    node = _start(private_broker, prefix, bundled_voices, True, node={"phrase_cache_mb": 0})
     arrivals: list[tuple[str, str, int]] = []  # (kind, id, seq or -1)
     lock = threading.Lock()
 
@@ -147,7 +131,7 @@ def test_frames_of_a_cancelled_utterance_are_not_sent_late(
                 arrivals.append((msg["type"], msg["id"], -1))
 
     try:
-        with no_delay(AvatarClient(fast_broker.host, fast_broker.port, prefix)) as c:
+        with AvatarClient(private_broker.host, private_broker.port, prefix) as c:
             c.subscribe(f"{prefix}/default/frames", on_msg, qos=0)
             c.subscribe(f"{prefix}/default/events", on_msg)
             text = " ".join(f"Sentence {i} of a long announcement." for i in range(12))
