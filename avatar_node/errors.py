@@ -58,7 +58,21 @@ class EngineError(AvatarError):
 
 
 class CheckpointError(EngineError):
-    """A model file is missing, truncated, of another model or does not match its config."""
+    """A model file is missing, truncated, of another model or does not match its config.
+
+    ``path``: the file at fault, when known (the CLI maps it back to the option naming it).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        code: str | None = None,
+        retryable: bool | None = None,
+    ):
+        super().__init__(message, code=code, retryable=retryable)
+        self.path = path
 
 
 class MissingDependency(EngineError):
@@ -69,3 +83,41 @@ class ConfigError(AvatarError):
     """Invalid configuration; raised at start, never at run time."""
 
     code = "bad_request"
+
+
+class BrokerUnavailable(ConnectionError):
+    """A client could not connect to the broker (refused, unreachable, or CONNACK refusal)."""
+
+    def __init__(self, host: str, port: int, reason: str):
+        super().__init__(f"cannot connect to the broker at {host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
+
+
+# Exit codes of the ``avatar-node`` command (documented in the README and ``--help``).
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""The request did not finish, a ``doctor`` check failed, or a wait timed out."""
+EXIT_CONFIG = 2
+"""Invalid command line or configuration (YAML syntax, option value, missing file)."""
+EXIT_MODEL = 3
+"""A model file (voice, lip-sync checkpoint, avatar image) cannot be loaded."""
+EXIT_BROKER = 4
+"""The MQTT broker refused the connection or cannot be reached."""
+EXIT_PORT = 5
+"""A port the command must listen on (``web.port``, the demo's broker) is taken."""
+
+
+class StartupError(Exception):
+    """A failure before the node serves anything; the CLI prints it as ONE line and exits.
+
+    ``option`` names the setting or command-line flag at fault, ``problem`` what is wrong (with
+    the file), ``fix`` what to do about it.
+    """
+
+    def __init__(self, option: str, problem: str, fix: str, exit_code: int = EXIT_CONFIG):
+        super().__init__(f"{option}: {problem}; {fix}")
+        self.option, self.problem, self.fix, self.exit_code = option, problem, fix, exit_code
+
+    def line(self) -> str:
+        text = f"avatar-node: {self.option}: {self.problem}; {self.fix}"
+        return " ".join(text.split())  # one line, whatever the parts held
