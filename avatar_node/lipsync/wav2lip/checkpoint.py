@@ -17,6 +17,7 @@ import torch
 
 from ...device import resolve_device, resolve_dtype
 from ...errors import CheckpointError
+from ...safe_load import load_weights
 from .model import Wav2Lip
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,7 @@ def load_wav2lip(
     BatchNorm statistics are cast too, so keep float32 for exact parity with the reference.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"Wav2Lip checkpoint not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated file, not a torch file, unsafe pickle
-        raise CheckpointError(
-            f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})"
-        ) from exc
+    obj = load_weights(path, "Wav2Lip checkpoint")  # one-line diagnosis of corrupt/unsafe files
     state = extract_state_dict(obj, str(path))
     model = Wav2Lip()
     check_state_dict(model, state, str(path))

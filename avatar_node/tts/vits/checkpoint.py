@@ -9,8 +9,6 @@ its ``model`` entry (or ``state_dict`` / a bare state dict) is folded and checke
 from __future__ import annotations
 
 import json
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import torch
 
 from avatar_node.errors import CheckpointError
+from avatar_node.safe_load import load_weights
 
 from .hparams import VitsHParams
 from .model import VitsSynthesizer
@@ -53,17 +52,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """``torch.load`` (weights only) and pick the generator state dict out of the container."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint file not found: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path} was refused: it holds objects other than tensors and plain containers "
-            f"(only weights-only checkpoints are loaded; the file may be malicious): {exc}"
-        ) from exc
-    except (EOFError, zipfile.BadZipFile, RuntimeError, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path} is truncated or not a torch checkpoint: {exc}") from exc
+    data = load_weights(path, "checkpoint file")  # one-line diagnosis of corrupt/unsafe files
     state: Any = data
     if isinstance(data, dict):
         for entry in ("model", "state_dict"):
