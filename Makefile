@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# torch is pinned to the CPU build that lies on this machine's disk; see README "GPU" for CUDA.
+# torch is pinned to the release the parity tests and benchmarks were checked with (a CPU wheel
+# from PyPI); see README "GPU" for CUDA builds.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

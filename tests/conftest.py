@@ -23,7 +23,11 @@ FIXTURES = Path(os.environ.get("AVATAR_FIXTURES", REPO.parent / "shared" / "fixt
 
 
 def _missing(what: str) -> None:
-    msg = f"shared fixtures not found: {what} (set AVATAR_FIXTURES to ../shared/fixtures)"
+    msg = (
+        f"shared fixtures not found: {what} (the reference checkpoints and outputs the parity "
+        "tests compare against, kept beside the repo in ../shared/fixtures; set AVATAR_FIXTURES "
+        "to their directory; only the parity tests need them)"
+    )
     if os.environ.get("AVATAR_REQUIRE_FIXTURES") == "1":
         pytest.fail(msg)
     pytest.skip(msg)
