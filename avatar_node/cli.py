@@ -278,7 +278,11 @@ def _add_client_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="avatar-node", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="avatar-node",
+        description="Give a chatbot a talking face over MQTT: run the node, try it (demo, say, "
+        "listen), check a set-up (doctor) or write the message schemas (schema).",
+    )
     parser.add_argument("--version", action="version", version=__version__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -303,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--priority", type=int)
     p.add_argument("--mode", choices=["queue", "interrupt", "replace"])
     p.add_argument("--out", help="save the whole utterance as a WAV file")
-    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--timeout", type=float, default=120,
+                   help="seconds to wait for the end event (default: %(default)s)")
     p.set_defaults(func=cmd_say)
 
     p = sub.add_parser("listen", help="print a channel's events and audio; optionally save WAVs")
