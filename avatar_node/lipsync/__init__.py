@@ -6,7 +6,7 @@ own thread.
 
 from .audio import frame_index, frames_for_span, mel_chunk_starts, mel_windows, melspectrogram
 from .avatar import AvatarLoadError, default_avatar_path, enrol_avatar
-from .avatar_model import Avatar
+from .avatar_data import Avatar
 from .energy import EnergyEngine
 from .engine import LipSyncEngine, NoneEngine, Wav2LipEngine, create_engine
 from .wav2lip import Wav2Lip, load_wav2lip

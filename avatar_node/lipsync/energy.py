@@ -15,7 +15,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .avatar_model import Avatar
+from .avatar_data import Avatar
 
 MOUTH_LINE = 0.67  # mouth line as a share of the crop box height (Haar box + chin + pads)
 MOUTH_HALF_WIDTH = 0.14  # share of the box width

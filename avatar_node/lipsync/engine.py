@@ -22,7 +22,7 @@ from ..device import resolve_device, resolve_dtype
 from ..errors import ConfigError
 from ..media.resample import resample_to_16k
 from .audio import mel_windows
-from .avatar_model import Avatar
+from .avatar_data import Avatar
 from .paste import paste_face, to_uint8_hwc
 from .wav2lip import Wav2Lip, bf16_supported, fuse_batchnorm, load_wav2lip
 
