@@ -222,9 +222,7 @@ def enrol_avatar(
             log.warning("cannot write avatar cache", file=str(cache_file), error=str(exc))
     found = np.flatnonzero((boxes[:, 0] >= 0) & (boxes[:, 2] > boxes[:, 0]))
     features = (
-        face_features(frames[found[0]], boxes[found[0]], mouth_box, eyes)
-        if found.size
-        else None
+        face_features(frames[found[0]], boxes[found[0]], mouth_box, eyes) if found.size else None
     )
     avatar = Avatar(
         name=name,

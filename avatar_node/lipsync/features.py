@@ -21,6 +21,7 @@ from .haar import EYE_CASCADE_FILE, detect
 log = get_logger(__name__)
 
 Quad = tuple[float, float, float, float]
+DETECT_WIDTH = 224  # face crops are searched at this width
 
 
 def _eye_candidates(face: np.ndarray) -> list[tuple[Quad, int]]:
@@ -77,11 +78,12 @@ def find_mouth(face: np.ndarray) -> tuple[RelBox, float] | None:
     roi = face[y1:y2, x1:x2]
     if min(roi.shape[:2]) < 8:
         return None
-    a = cv2.GaussianBlur(cv2.cvtColor(roi, cv2.COLOR_BGR2LAB)[..., 1].astype(np.float32), (0, 0), 1.2)
+    lab = cv2.cvtColor(roi, cv2.COLOR_BGR2LAB)
+    a = cv2.GaussianBlur(lab[..., 1].astype(np.float32), (0, 0), 1.2)
     mask = (a > np.percentile(a, 82)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 3), np.uint8))
     n, labels, stats, cent = cv2.connectedComponentsWithStats(mask)
-    rw, rh = roi.shape[1], roi.shape[0]
+    rw = roi.shape[1]
     best, best_area = -1, 0
     for i in range(1, n):
         bx, by, bw, bh, area = stats[i]
@@ -117,6 +119,10 @@ def face_features(
     """Features of the face in ``face_box`` of ``frame``: configured, detected or proportional."""
     x1, y1, x2, y2 = (int(v) for v in face_box)
     face = frame[y1:y2, x1:x2]
+    if face.size and face.shape[1] != DETECT_WIDTH:  # the same search at any output size
+        s = DETECT_WIDTH / face.shape[1]
+        face = cv2.resize(face, (DETECT_WIDTH, max(1, round(face.shape[0] * s))),
+                          interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)  # fmt: skip
     sources = []
     eye_rel = _configured(eyes, face_box)
     if eye_rel is not None and len(eye_rel) == 2:

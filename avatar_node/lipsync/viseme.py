@@ -67,7 +67,8 @@ def shape_params(phones: Sequence[Phone], n_frames: int, fps: float) -> np.ndarr
     kernel /= kernel.sum()
     pad = len(kernel) // 2
     padded = np.pad(target, ((pad, pad), (0, 0)), mode="edge")
-    smooth = np.stack([np.convolve(padded[:, c], kernel, "valid") for c in range(target.shape[1])], 1)
+    cols = [np.convolve(padded[:, c], kernel, "valid") for c in range(target.shape[1])]
+    smooth = np.stack(cols, 1)
     centres = np.arange(n_frames) * frame_ms
     idx = np.clip(np.round((centres - t[0]) / STEP_MS).astype(int), 0, len(t) - 1)
     out = smooth[idx]
