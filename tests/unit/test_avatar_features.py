@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from avatar_node.lipsync import Wav2LipEngine, enrol_avatar

@@ -27,7 +27,9 @@ def timeline(*spec: tuple[str, float]) -> list[Phone]:
 
 def render(avatar: Avatar, phones: list[Phone], n: int) -> np.ndarray:
     audio = np.zeros(int(n * 22050 / 25), np.float32)
-    return np.concatenate(list(VisemeEngine(batch_size=4).render(avatar, audio, 22050, 0, n, phones)))
+    return np.concatenate(
+        list(VisemeEngine(batch_size=4).render(avatar, audio, 22050, 0, n, phones))
+    )
 
 
 def mouth(avatar: Avatar, frame: np.ndarray) -> np.ndarray:
@@ -35,7 +37,9 @@ def mouth(avatar: Avatar, frame: np.ndarray) -> np.ndarray:
     x1, y1, x2, y2 = avatar.mouth_box(0)
     w = x2 - x1
     chin = avatar.boxes[0][3]
-    return frame[int(y1 - 0.3 * w) : int(chin), int(x1 - 0.25 * w) : int(x2 + 0.25 * w)].astype(float)
+    return frame[int(y1 - 0.3 * w) : int(chin), int(x1 - 0.25 * w) : int(x2 + 0.25 * w)].astype(
+        float
+    )
 
 
 def test_pp_closes_and_aa_opens(avatar: Avatar) -> None:
