@@ -146,13 +146,24 @@ class AvatarSettings(_Section):
     pads: tuple[int, int, int, int] = (0, 10, 0, 0)
     """Padding around the detected face ``[top, bottom, left, right]`` in pixels."""
     size: int | None = Field(None, ge=64, le=2048)
-    """Resize the avatar so its longer side has this many pixels."""
+    """Output size: resize the avatar so its longer side has this many pixels (all engines)."""
     jpeg_quality: int = Field(80, ge=10, le=100)
+    mouth_box: tuple[int, int, int, int] | None = None
+    """Lips ``[x1, y1, x2, y2]`` in output pixels; skips mouth detection."""
+    eyes: tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None = None
+    """Eye openings ``[[x1, y1, x2, y2], [x1, y1, x2, y2]]`` in output pixels; skips detection."""
+
+
+class LifeSettings(_Section):
+    blink: bool = True
+    """Blink every 2-6 s (100-150 ms), on every engine and while idle."""
+    idle_motion: bool = True
+    """Breathing and a slight head sway (a few pixels)."""
 
 
 class LipsyncSettings(_Section):
-    engine: Literal["auto", "wav2lip", "energy", "none"] = "auto"
-    """``auto``: Wav2Lip when a checkpoint is configured, else the ``energy`` fallback."""
+    engine: Literal["auto", "viseme", "wav2lip", "energy", "none"] = "auto"
+    """``auto``: Wav2Lip when a checkpoint is configured, else the ``viseme`` engine."""
     checkpoint: str | None = None
     """Wav2Lip ``wav2lip.pth`` / ``wav2lip_gan.pth``."""
     device: str = "auto"
@@ -217,6 +228,7 @@ class Settings(BaseSettings):
         default_factory=lambda: {"default": AvatarSettings()}
     )
     lipsync: LipsyncSettings = Field(default_factory=LipsyncSettings)
+    life: LifeSettings = Field(default_factory=LifeSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     hermes: HermesSettings = Field(default_factory=HermesSettings)

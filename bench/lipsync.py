@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from avatar_node.lipsync import enrol_avatar, load_wav2lip
-from avatar_node.lipsync.avatar_model import Avatar
+from avatar_node.lipsync.avatar_data import Avatar
 from avatar_node.lipsync.engine import Wav2LipEngine
 from avatar_node.lipsync.wav2lip import Wav2Lip
 from avatar_node.media.jpeg import JpegPool

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from importlib import resources
 from pathlib import Path
@@ -19,12 +18,14 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from .avatar_model import Avatar, FaceBox
+from ..log import get_logger
+from .avatar_data import Avatar, FaceBox
+from .features import face_features
 from .haar import detect_faces
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 CHIN_EXTENSION = 0.10  # Haar boxes end near the lower lip: extend by this share of the height
 SMOOTH_WINDOW = 5  # frames over which a video's face boxes are averaged
 MAX_VIDEO_FRAMES = 750
@@ -68,7 +69,7 @@ def _read_frames(path: Path, fps: float) -> tuple[np.ndarray, float]:
     if not frames:
         raise AvatarLoadError(f"cannot read avatar image or video: {path}")
     if len(frames) == MAX_VIDEO_FRAMES:
-        log.warning("avatar video %s truncated to %d frames", path, MAX_VIDEO_FRAMES)
+        log.warning("avatar video truncated", path=str(path), frames=MAX_VIDEO_FRAMES)
     return np.stack(frames), (video_fps if video_fps and video_fps > 0 else fps)
 
 
@@ -167,6 +168,8 @@ def enrol_avatar(
     jpeg_quality: int = 80,
     cache_dir: str | Path | None = None,
     require_face: bool = False,
+    mouth_box: tuple[float, float, float, float] | None = None,
+    eyes: tuple[tuple[float, float, float, float], ...] | None = None,
 ) -> Avatar:
     """Load an avatar image or video and prepare its faces (cached on disk).
 
@@ -174,7 +177,8 @@ def enrol_avatar(
     Wav2Lip's ``(top, bottom, left, right)`` added to detected boxes; ``size`` is the output
     size, an int for the longer side or ``(width, height)``; ``fps`` applies to still images
     (a video keeps its own rate). ``require_face`` raises :class:`AvatarLoadError` when no
-    frame shows a face; otherwise such frames are passed through unchanged.
+    frame shows a face; otherwise such frames are passed through unchanged. ``mouth_box``
+    (lips) and ``eyes`` (two boxes) in output pixels override the detected features.
     """
     path = Path(source) if source is not None else default_avatar_path()
     if not path.is_file():
@@ -197,7 +201,7 @@ def enrol_avatar(
                 if z["boxes"].shape == (n, 4) and z["faces96"].shape[0] == n:
                     boxes, faces = z["boxes"], z["faces96"]
         except (OSError, ValueError, KeyError) as exc:
-            log.warning("ignoring unreadable avatar cache %s: %s", cache_file, exc)
+            log.warning("ignoring unreadable avatar cache", file=str(cache_file), error=str(exc))
     cache_hit = boxes is not None
     if boxes is None or faces is None:
         if face_box is not None:
@@ -215,7 +219,11 @@ def enrol_avatar(
             np.savez(tmp, boxes=boxes, faces96=faces)
             os.replace(tmp, cache_file)
         except OSError as exc:
-            log.warning("cannot write avatar cache %s: %s", cache_file, exc)
+            log.warning("cannot write avatar cache", file=str(cache_file), error=str(exc))
+    found = np.flatnonzero((boxes[:, 0] >= 0) & (boxes[:, 2] > boxes[:, 0]))
+    features = (
+        face_features(frames[found[0]], boxes[found[0]], mouth_box, eyes) if found.size else None
+    )
     avatar = Avatar(
         name=name,
         fps=float(rate),
@@ -226,20 +234,14 @@ def enrol_avatar(
         source=str(path),
         jpeg_quality=jpeg_quality,
         cache_hit=cache_hit,
+        **({"features": features} if features is not None else {}),
     )
     n_faces = int(avatar.has_face.sum())
     if n_faces == 0 and require_face:
         raise AvatarLoadError(f"no face found in avatar {path}; set a face_box")
-    log.info(
-        "enrolled avatar %s: %dx%d, %d frame(s) at %.2f fps, face in %d, cache %s",
-        name,
-        w,
-        h,
-        n,
-        rate,
-        n_faces,
-        "hit" if cache_hit else "miss",
-    )
+    log.info("enrolled avatar", avatar=name, width=w, height=h, frames=n, fps=rate,
+             faces=n_faces, cache="hit" if cache_hit else "miss",
+             features=avatar.features.source)  # fmt: skip
     if n_faces == 0:
-        log.warning("no face found in avatar %s: frames pass through unchanged", path)
+        log.warning("no face found in avatar: frames pass through unchanged", path=str(path))
     return avatar

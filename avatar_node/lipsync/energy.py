@@ -9,13 +9,14 @@ mouth cavity is blended into the gap. Frames without a face pass through unchang
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
-from .avatar_model import Avatar
+from ..media.alignment import Phone
+from .avatar_data import Avatar
 
 MOUTH_LINE = 0.67  # mouth line as a share of the crop box height (Haar box + chin + pads)
 MOUTH_HALF_WIDTH = 0.14  # share of the box width
@@ -105,7 +106,13 @@ class EnergyEngine:
         """Nothing to prime."""
 
     def render(
-        self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
+        self,
+        avatar: Avatar,
+        audio: np.ndarray,
+        sample_rate: int,
+        first_frame: int,
+        n_frames: int,
+        phones: Sequence[Phone] | None = None,
     ) -> Iterator[np.ndarray]:
         if n_frames <= 0:
             return

@@ -1,4 +1,4 @@
-"""Lip-sync engines: the common interface, ``wav2lip``, ``none`` and the factory.
+"""Lip-sync engines: the common interface, ``wav2lip`` and ``none`` (factories: :mod:`.factory`).
 
 An engine turns one audio segment into exactly ``n_frames`` full avatar frames, yielded in
 batches so that a caller can publish and check for cancellation between batches. Engines are
@@ -8,38 +8,71 @@ synchronous and hold no threads; the pipeline's lip-sync stage owns the thread.
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import cv2
 import numpy as np
 import torch
 
 from ..device import resolve_device, resolve_dtype
-from ..errors import ConfigError
+from ..log import get_logger
+from ..media.alignment import Phone
 from ..media.resample import resample_to_16k
 from .audio import mel_windows
-from .avatar_model import Avatar
+from .avatar_data import Avatar
+from .energy import frame_levels
 from .paste import paste_face, to_uint8_hwc
 from .wav2lip import Wav2Lip, bf16_supported, fuse_batchnorm, load_wav2lip
 
-log = logging.getLogger(__name__)
-ENGINES = ("auto", "wav2lip", "energy", "none")
+__all__ = ["LipSyncEngine", "NoneEngine", "Wav2LipEngine", "silence_weights"]
+
+log = get_logger(__name__)
 
 
 @runtime_checkable
 class LipSyncEngine(Protocol):
-    name: str  # "wav2lip" | "energy" | "none"
+    name: str
+
+    def warmup(self, avatar: Avatar) -> None:
+        """Prime whatever the first render would pay for (kernels, caches)."""
+        ...
 
     def render(
-        self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
+        self,
+        avatar: Avatar,
+        audio: np.ndarray,
+        sample_rate: int,
+        first_frame: int,
+        n_frames: int,
+        phones: Sequence[Phone] | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield batches of BGR uint8 frames ``[b,H,W,3]``, exactly ``n_frames`` in total;
-        frame k uses avatar frame ``first_frame + k`` (looping video)."""
+        frame k uses avatar frame ``first_frame + k`` (looping video). ``phones`` are in ms on
+        this call's frame clock (frame k at ``k·1000/fps``); None: estimate from the audio."""
         ...
+
+
+def silence_weights(
+    n_frames: int, fps: float, audio: np.ndarray, sample_rate: int, phones: Sequence[Phone] | None
+) -> np.ndarray:
+    """``[n]`` 0..1: how much frame k rests (1 = enrolled face), from ``sil`` phones or, without
+    phones, from near-silent audio (below -50 dBFS); eased over about one frame."""
+    if phones is None:
+        quiet = (frame_levels(audio, sample_rate, n_frames, fps, -50.0, -49.0) <= 0).astype(float)
+    else:
+        centres = np.arange(n_frames) * 1000.0 / fps
+        quiet = np.ones(n_frames)
+        for p in phones:
+            if p.viseme != "sil":
+                quiet[(centres >= p.start_ms) & (centres < p.end_ms)] = 0.0
+    if n_frames >= 2:  # ease in and out: a frame next to speech rests only halfway
+        near = np.minimum(np.r_[quiet[1:], quiet[-1]], np.r_[quiet[0], quiet[:-1]])
+        quiet = np.where(quiet > 0, 0.5 + 0.5 * near, 0.0)
+    return quiet.astype(np.float32)
 
 
 def _batches(
@@ -63,7 +96,13 @@ class NoneEngine:
         """Nothing to prime."""
 
     def render(
-        self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
+        self,
+        avatar: Avatar,
+        audio: np.ndarray,
+        sample_rate: int,
+        first_frame: int,
+        n_frames: int,
+        phones: Sequence[Phone] | None = None,
     ) -> Iterator[np.ndarray]:
         for _, idx in _batches(first_frame, n_frames, self.batch_size, avatar):
             yield avatar.frames[idx].copy()
@@ -96,6 +135,7 @@ class Wav2LipEngine:
         self.dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, self.device)
         if self.dtype is torch.bfloat16 and self.device.type == "cpu" and not bf16_supported():
             log.warning("this CPU has no native bfloat16 support; bfloat16 will be slow")
+        self.rest_in_silence = True  # blend back to the enrolled face where nothing sounds
         self.batch_size = max(1, int(batch_size))
         self.feather = int(feather)
         self.cache_faces = cache_faces
@@ -171,56 +211,30 @@ class Wav2LipEngine:
             pass
 
     def render(
-        self, avatar: Avatar, audio: np.ndarray, sample_rate: int, first_frame: int, n_frames: int
+        self,
+        avatar: Avatar,
+        audio: np.ndarray,
+        sample_rate: int,
+        first_frame: int,
+        n_frames: int,
+        phones: Sequence[Phone] | None = None,
     ) -> Iterator[np.ndarray]:
         if n_frames <= 0:
             return
         mels = mel_windows(resample_to_16k(audio, sample_rate), n_frames, avatar.fps)
+        rest = (
+            silence_weights(n_frames, avatar.fps, audio, sample_rate, phones)
+            if self.rest_in_silence
+            else np.zeros(n_frames, np.float32)
+        )
         for k, idx in _batches(first_frame, n_frames, self.batch_size, avatar):
             frames = avatar.frames[idx].copy()
-            rows = np.flatnonzero(avatar.has_face[idx])
+            rows = np.flatnonzero(avatar.has_face[idx] & (rest[k] < 1.0))
             if rows.size:
                 faces = self.predict(avatar, mels[k[rows]], idx[rows])
                 for row, face in zip(rows, faces, strict=True):
+                    w = float(rest[k[row]])
+                    if w > 0:  # halfway back to the enrolled face next to silence
+                        face = cv2.addWeighted(face, 1 - w, avatar.faces96[idx[row]], w, 0)
                     paste_face(frames[row], avatar.boxes[idx[row]], face, self.feather)
             yield frames
-
-
-def create_engine(
-    engine: str = "auto",
-    checkpoint: str | Path | None = None,
-    device: str = "auto",
-    dtype: str = "auto",
-    batch_size: int = 16,
-    *,
-    feather: int = 0,
-) -> LipSyncEngine:
-    """``auto`` = wav2lip when a checkpoint is given, else the loudness-driven ``energy`` engine."""
-    from .energy import EnergyEngine
-
-    name = (engine or "auto").strip().lower()
-    if name not in ENGINES:
-        raise ConfigError(f"unknown lip-sync engine {engine!r} (use {', '.join(ENGINES)})")
-    if name == "auto":
-        name = "wav2lip" if checkpoint else "energy"
-    result: LipSyncEngine
-    if name == "wav2lip":
-        if not checkpoint:
-            raise ConfigError("lipsync.engine wav2lip needs lipsync.checkpoint (a wav2lip.pth)")
-        result = Wav2LipEngine.from_checkpoint(
-            checkpoint, device=device, dtype=dtype, batch_size=batch_size, feather=feather
-        )
-        log.info(
-            "lip-sync engine: wav2lip (%s, %s, %s, batch %d)",
-            checkpoint,
-            result.device,
-            result.dtype,
-            batch_size,
-        )
-    elif name == "energy":
-        result = EnergyEngine(batch_size=batch_size)
-        log.info("lip-sync engine: energy (no Wav2Lip checkpoint; mouth follows loudness)")
-    else:
-        result = NoneEngine(batch_size=batch_size)
-        log.info("lip-sync engine: none (avatar frames unchanged)")
-    return result

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml.gz"
+EYE_CASCADE_FILE = "haarcascade_eye.xml.gz"  # Shameem Hameed's stump eye detector (Intel License)
 Box = tuple[int, int, int, int]  # x, y, w, h
 
 
@@ -183,15 +184,34 @@ def group_rectangles(
     return out
 
 
-@lru_cache(maxsize=1)
-def _cascade_xml() -> str:
-    data = resources.files("avatar_node.assets").joinpath(CASCADE_FILE).read_bytes()
+@lru_cache(maxsize=4)
+def _cascade_xml(name: str = CASCADE_FILE) -> str:
+    data = resources.files("avatar_node.assets").joinpath(name).read_bytes()
     return gzip.decompress(data).decode("utf-8")
 
 
-@lru_cache(maxsize=1)
-def load_cascade() -> HaarCascade:
-    return HaarCascade.from_xml(_cascade_xml())
+@lru_cache(maxsize=4)
+def load_cascade(name: str = CASCADE_FILE) -> HaarCascade:
+    return HaarCascade.from_xml(_cascade_xml(name))
+
+
+def detect(
+    gray: np.ndarray,
+    name: str = CASCADE_FILE,
+    min_neighbors: int = 4,
+    min_size: int = 24,
+    scale_factor: float = 1.1,
+) -> list[tuple[Box, int]]:
+    """Grouped detections ``((x, y, w, h), neighbours)`` of one bundled cascade in a grey image."""
+    if hasattr(cv2, "CascadeClassifier"):  # OpenCV 4.x or opencv-contrib: the C++ evaluator
+        boxes, counts = _cv2_classifier(name).detectMultiScale2(
+            gray, scale_factor, min_neighbors, minSize=(min_size, min_size)
+        )
+        return [
+            ((int(b[0]), int(b[1]), int(b[2]), int(b[3])), int(n))
+            for b, n in zip(boxes, counts, strict=True)
+        ]
+    return load_cascade(name).detect(gray, scale_factor, min_neighbors, min_size)
 
 
 def detect_faces(
@@ -216,10 +236,7 @@ def detect_faces(
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
     gray = cv2.equalizeHist(gray)
     min_size = max(24, int(min_rel_size * min(gray.shape)))
-    if hasattr(cv2, "CascadeClassifier"):  # OpenCV 4.x or opencv-contrib: the C++ evaluator
-        found = _cv2_detect(gray, min_neighbors, min_size)
-    else:
-        found = load_cascade().detect(gray, 1.1, min_neighbors, min_size)
+    found = detect(gray, CASCADE_FILE, min_neighbors, min_size)
     # the most neighbours is the most confident detection (background false positives have few)
     found.sort(key=lambda d: (d[1], d[0][2]), reverse=True)
     return [
@@ -228,24 +245,14 @@ def detect_faces(
     ]
 
 
-@lru_cache(maxsize=1)
-def _cv2_classifier():  # type: ignore[no-untyped-def]
+@lru_cache(maxsize=4)
+def _cv2_classifier(name: str):  # type: ignore[no-untyped-def]
     import os
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as f:
-        f.write(_cascade_xml())
+        f.write(_cascade_xml(name))
     try:
         return cv2.CascadeClassifier(f.name)  # type: ignore[attr-defined]
     finally:
         os.unlink(f.name)
-
-
-def _cv2_detect(gray: np.ndarray, min_neighbors: int, min_size: int) -> list[tuple[Box, int]]:
-    boxes, counts = _cv2_classifier().detectMultiScale2(
-        gray, 1.1, min_neighbors, minSize=(min_size, min_size)
-    )
-    return [
-        ((int(b[0]), int(b[1]), int(b[2]), int(b[3])), int(n))
-        for b, n in zip(boxes, counts, strict=True)
-    ]

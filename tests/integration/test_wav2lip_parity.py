@@ -16,8 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from avatar_node.lipsync import load_wav2lip, mel_chunk_starts, mel_windows, melspectrogram
-from avatar_node.lipsync.avatar_model import Avatar
+from avatar_node.lipsync import (
+    Avatar,
+    load_wav2lip,
+    mel_chunk_starts,
+    mel_windows,
+    melspectrogram,
+)
 from avatar_node.lipsync.engine import Wav2LipEngine
 from avatar_node.lipsync.paste import to_uint8_hwc
 

@@ -30,12 +30,13 @@ def test_bundled_avatar_finds_the_face(tmp_path: Path) -> None:
     assert path.is_file() and path.stat().st_size < 200_000
     av = enrol_avatar(cache_dir=tmp_path)
     assert (av.name, av.n_frames, av.fps) == ("default", 1, 25.0)
-    assert 256 <= av.width <= 384 and 256 <= av.height <= 384
+    assert av.width >= 512 and av.height >= 512  # a sharper portrait than the old 320 px crop
     assert av.has_face.all()
     x1, y1, x2, y2 = av.boxes[0]
     # the face sits in the middle of the portrait; the box reaches below the mouth
     assert 0.3 * av.width < (x1 + x2) / 2 < 0.7 * av.width
-    assert 60 < x2 - x1 < 200 and 60 < y2 - y1 < 220
+    assert 0.3 * av.width < x2 - x1 < 0.6 * av.width and 0.3 * av.height < y2 - y1 < 0.6 * av.height
+    assert av.face == [int(v) for v in av.boxes[0]]
     assert y2 > 0.5 * av.height
     assert av.faces96.shape == (1, 96, 96, 3) and av.faces96.std() > 10
     assert av.idle_frame.shape == (av.height, av.width, 3) and av.idle_frame.dtype == np.uint8
@@ -88,7 +89,9 @@ def test_missing_or_unreadable_file(tmp_path: Path) -> None:
 
 def test_size_option(tmp_path: Path) -> None:
     av = enrol_avatar(size=512, cache_dir=tmp_path)
-    assert (av.width, av.height) == (512, 512) and av.has_face.all()
+    src = cv2.imread(str(default_avatar_path()))
+    assert max(av.width, av.height) == 512 and av.has_face.all()
+    assert abs(av.width / av.height - src.shape[1] / src.shape[0]) < 0.01  # aspect kept
     av2 = enrol_avatar(size=(200, 160), face_box=(50, 30, 150, 140), cache_dir=tmp_path)
     assert (av2.width, av2.height) == (200, 160)
 

@@ -130,7 +130,8 @@ def test_wav2lip_feathered_paste_blends_the_edge(random_wav2lip, avatar) -> None
 
 
 def test_create_engine(tmp_path: Path) -> None:
-    assert create_engine().name == "energy"
+    assert create_engine().name == "viseme"  # no checkpoint: the weight-free viseme engine
+    assert create_engine("viseme").name == "viseme"
     assert create_engine("none").name == "none"
     assert create_engine("energy", batch_size=8).name == "energy"
     with pytest.raises(ConfigError):
