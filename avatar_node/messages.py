@@ -193,7 +193,10 @@ class AvatarInfo(Outbound):
     height: int
     fps: float
     idle: str = Field(..., description="Base64 JPEG of the resting frame.")
-    lipsync: Literal["wav2lip", "energy", "none"] = Field(..., description="Engine in use.")
+    lipsync: Literal["viseme", "wav2lip", "energy", "none"] = Field(..., description="Engine in use.")
+    face: list[int] | None = Field(
+        None, description="(v1.1) [x1, y1, x2, y2] of the enrolled face in frame pixels, or null."
+    )
 
 
 class HermesSay(Inbound):

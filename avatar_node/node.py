@@ -182,9 +182,10 @@ class Node:
             return
         from .media.jpeg import encode_jpeg
 
-        idle = encode_jpeg(avatar.idle_frame, int(getattr(avatar, "jpeg_quality", 80)))
+        idle = encode_jpeg(avatar.idle_frame, avatar.jpeg_quality)
+        face = None if avatar.face is None else [int(v) for v in avatar.face]
         self.emitter.avatar(channel, name, avatar.width, avatar.height, avatar.fps, idle,
-                            self.avatars.engine.name)  # fmt: skip
+                            self.avatars.engine.name, face)  # fmt: skip
 
     # ---------------------------------------------------------------- inbound
 

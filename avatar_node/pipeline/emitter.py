@@ -99,7 +99,8 @@ class Emitter:
         self._publish(self.topics.channel(channel, "snapshot"), jpeg, 0, False)
 
     def avatar(self, channel: str, name: str, width: int, height: int, fps: float,
-               idle_jpeg: bytes, lipsync: str) -> None:  # fmt: skip
+               idle_jpeg: bytes, lipsync: str,
+               face: list[int] | None = None) -> None:  # fmt: skip
         info = AvatarInfo(
             name=name,
             width=width,
@@ -107,6 +108,7 @@ class Emitter:
             fps=fps,
             idle=base64.b64encode(idle_jpeg).decode("ascii"),
             lipsync=lipsync,  # type: ignore[arg-type]
+            face=face,
         )
         self._publish(self.topics.channel(channel, "avatar"), info.to_json(), 1, True)
 

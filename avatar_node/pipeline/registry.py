@@ -116,6 +116,7 @@ class AvatarRegistry:
                 self.avatars[name] = enrol_avatar(
                     cfg.source, name=name, fps=cfg.fps, face_box=cfg.face_box, pads=cfg.pads,
                     size=cfg.size, jpeg_quality=cfg.jpeg_quality, cache_dir=ls.cache_dir,
+                    mouth_box=cfg.mouth_box, eyes=cfg.eyes,
                     require_face=self.engine.name != "none",
                 )  # fmt: skip
                 warmup = getattr(self.engine, "warmup", None)
