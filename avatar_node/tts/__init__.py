@@ -5,7 +5,16 @@
 >>> chunks = list(voice.synthesize("Hello."))   # float32 arrays at voice.sample_rate
 """
 
+from .loading import default_voice_path, load_voice
+from .synthesis import Synthesis, SynthesisOptions
 from .vits.model import VitsOutputs
-from .voice import Voice, default_voice_path, load_voice
+from .voice import Voice
 
-__all__ = ["Voice", "VitsOutputs", "default_voice_path", "load_voice"]
+__all__ = [
+    "Synthesis",
+    "SynthesisOptions",
+    "Voice",
+    "VitsOutputs",
+    "default_voice_path",
+    "load_voice",
+]

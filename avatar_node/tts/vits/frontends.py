@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from avatar_node.errors import CheckpointError, MissingDependency
+from avatar_node.tts.alignment import SymbolTable
 
 #: Fallback when the cleaners module is absent: languages per cleaner (ISO 639-1 codes).
 CLEANER_LANGUAGES: dict[str, list[str]] = {
@@ -34,10 +35,25 @@ def cleaner_languages(cleaners: Sequence[str]) -> list[str]:
     return languages
 
 
+#: Cleaners whose output spells with plain letters the pinyin/romaji way (or is orthographic
+#: text); every other cleaner writes IPA.
+LATIN_CLEANERS = frozenset(
+    {
+        "chinese_cleaners", "zh_ja_mixture_cleaners", "japanese_cleaners", "japanese_cleaners2",
+        "korean_cleaners", "basic_cleaners", "transliteration_cleaners", "english_cleaners",
+    }
+)  # fmt: skip
+
+
 class TextFrontend(Protocol):
     languages: list[str]
+    symbol_table: SymbolTable
+    """What each id stands for (timelines, :mod:`avatar_node.tts.alignment`)."""
 
     def text_to_ids(self, text: str, language: str | None = None) -> list[list[int]]: ...
+
+
+PIPER_BOS, PIPER_PAD, PIPER_EOS = "^", "_", "$"
 
 
 class PiperFrontend:
@@ -57,6 +73,14 @@ class PiperFrontend:
         self.vowel_clusters = {tuple(c) for c in clusters} if clusters else None
         code = config.get("language", {}).get("code")
         self.languages = [str(code)] if code else [self.espeak_voice]
+        inverse: dict[int, str] = {}
+        for symbol, ids in self.id_map.items():
+            for i in ids:
+                inverse.setdefault(i, symbol)
+        blanks = {i for s in (PIPER_BOS, PIPER_PAD, PIPER_EOS) for i in self.id_map.get(s, [])}
+        self.symbol_table = SymbolTable(
+            inverse, frozenset(blanks), "ipa" if self.phoneme_type == "espeak" else "latin"
+        )
 
     def phonemize(self, text: str) -> list[list[str]]:
         from avatar_node.tts.text import espeak
@@ -79,6 +103,11 @@ class CleanerFrontend:
         self.cleaners = list(cleaners)
         self.add_blank = add_blank
         self.languages = cleaner_languages(self.cleaners)
+        table = dict(enumerate(self.symbols)) if self.symbols is not None else {}
+        latin = bool(self.cleaners) and set(self.cleaners) <= LATIN_CLEANERS
+        # VITS symbol sets start with the pad "_", which is also add_blank's blank id 0
+        blanks = frozenset({0}) if add_blank or table.get(0) == "_" else frozenset()
+        self.symbol_table = SymbolTable(table, blanks, "latin" if latin else "ipa")
 
     def text_to_ids(self, text: str, language: str | None = None) -> list[list[int]]:
         if self.symbols is None:

@@ -31,6 +31,8 @@ class VitsOutputs:
     """``[B]`` int64 frames per row."""
     w_ceil: torch.Tensor
     """``[B, 1, L]`` frames per input id."""
+    z_masked: torch.Tensor | None = None
+    """``[B, C, T_max]`` decoder input (``z·y_mask``, float32)."""
     enc_hidden: torch.Tensor | None = None
     m_p: torch.Tensor | None = None
     logs_p: torch.Tensor | None = None
@@ -122,6 +124,34 @@ class VitsSynthesizer(nn.Module):
         ``eps_dp`` ``[B, 2, ≥L]`` and ``eps_z`` ``[B, C, ≥T]`` (a leading batch axis may be
         omitted) replace the standard-normal draws; their leading slices are used.
         """
+        out = self.latent(
+            ids, lengths, sid, noise_scale, noise_scale_w, length_scale, eps_dp, eps_z,
+            intermediates,
+        )  # fmt: skip
+        assert out.z_masked is not None
+        out.audio = self.decode(out.z_masked, out.g)
+        return out
+
+    def decode(self, z: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        """HiFi-GAN in the decoder dtype: masked latent ``[B, C, T]`` → float32 audio."""
+        dec_dtype = self.decoder_dtype
+        dec_g = None if g is None else g.to(dec_dtype)
+        return self.dec(z.to(dec_dtype), g=dec_g).float()
+
+    def latent(
+        self,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        sid: torch.Tensor | None = None,
+        noise_scale: float = 0.667,
+        noise_scale_w: float = 0.8,
+        length_scale: float = 1.0,
+        eps_dp: torch.Tensor | None = None,
+        eps_z: torch.Tensor | None = None,
+        intermediates: bool = False,
+    ) -> VitsOutputs:
+        """Everything before the decoder: durations, expanded prior, inverse flow. The result's
+        ``audio`` is empty; ``z_masked`` and ``g`` are what :meth:`decode` takes."""
         device = ids.device
         hidden, m_p, logs_p, x_mask = self.enc_p(ids, lengths)
         g = None
@@ -165,15 +195,14 @@ class VitsSynthesizer(nn.Module):
             eps_z = _leading(eps_z, frames, device, m_p.dtype)
         z_p = m_p_exp + eps_z * torch.exp(logs_p_exp) * noise_scale
         z = self.flow.reverse(z_p, y_mask, g=g)
-        dec_dtype = self.decoder_dtype
-        dec_g = None if g is None else g.to(dec_dtype)
-        audio = self.dec((z * y_mask).to(dec_dtype), g=dec_g).float()
 
-        out = VitsOutputs(audio=audio, y_lengths=y_lengths, w_ceil=w_ceil)
+        out = VitsOutputs(
+            audio=z.new_empty(0), y_lengths=y_lengths, w_ceil=w_ceil, z_masked=z * y_mask, g=g
+        )
         if intermediates:
             attn = (token.unsqueeze(-1) == torch.arange(length, device=device)).unsqueeze(1)
             out.attn = attn & y_mask.bool().unsqueeze(-1)
-            out.enc_hidden, out.m_p, out.logs_p, out.x_mask, out.g = hidden, m_p, logs_p, x_mask, g
+            out.enc_hidden, out.m_p, out.logs_p, out.x_mask = hidden, m_p, logs_p, x_mask
             out.logw, out.w, out.y_mask = logw, w, y_mask
             out.m_p_expanded, out.logs_p_expanded = m_p_exp, logs_p_exp
             out.eps_dp, out.eps_z, out.z_p, out.z = eps_dp, eps_z, z_p, z
