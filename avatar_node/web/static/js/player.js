@@ -6,13 +6,23 @@
 // enough frames buffered), t0 is pushed later for that chunk and everything after it: a short
 // silence with the last frame held, never video behind audio. "Now" for drawing is the context
 // time being heard (getOutputTimestamp), so output latency is accounted for.
+//
+// Memory: every utterance the node sends is kept and played in order, however many there are
+// (the node paces frames at most node.frame_lead_s ahead of its playback clock, so a slow page
+// falls behind without losing anything). What bounds memory is bytes and frames, not a count of
+// utterances: encoded JPEG + WAV held (MAX_HELD_BYTES) and undrawn frames (MAX_HELD_FRAMES)
+// over all queued utterances. Only the playing utterance's frames are decoded (~1 s ahead, see
+// clock.js) and only the first AUDIO_DECODE_UTTERANCES utterances' audio.
 
+import { decodeAudio, held } from "./audio.js";
 import { closeBitmap, drawDue, scheduleAudio } from "./clock.js";
+import { IdleLife } from "./idle.js";
 import { Utterance } from "./utterance.js";
 
-const MAX_UTTERANCES = 8; // utterances buffered (playing + waiting)
-const MAX_FRAMES = 3000; // undrawn frames per utterance (2 min at 25 fps)
-const DONE_IDS = 64; // remembered finished/cancelled ids (late messages for them are ignored)
+export const MAX_HELD_BYTES = 128 * 1024 * 1024; // ~6 min of 512 px video at 25 frames/s
+export const MAX_HELD_FRAMES = 9000; // 6 min at 25 frames/s
+const AUDIO_DECODE_UTTERANCES = 2; // the playing one and the next: decoded PCM stays small
+const DONE_IDS = 256; // remembered finished/cancelled ids (late messages for them are ignored)
 
 export class Player {
   constructor({ canvas, leadMs, hooks, onChange }) {
@@ -30,6 +40,8 @@ export class Player {
     this.doneIds = [];
     this.showing = null; // "idle" | "frame" | "placeholder"
     this.state = "idle";
+    this.idleLife = new IdleLife(this);
+    this.onShown = () => {}; // called with what the canvas shows once it shows a picture
     this.drawPlaceholder();
     setInterval(() => this.tick(), 20);
     const loop = () => {
@@ -56,6 +68,7 @@ export class Player {
 
   async setAvatar(info) {
     this.fps = info.fps;
+    this.hooks.face = info.face;
     if (info.width && info.height) {
       this.canvas.width = info.width;
       this.canvas.height = info.height;
@@ -88,31 +101,44 @@ export class Player {
         this.remember(c.id);
         return this.hooks.error("sound is blocked by the browser: tap the page to start");
       }
-      if (this.queue.length >= MAX_UTTERANCES) return this.hooks.error("utterance buffer full");
       u = new Utterance(c.id, this.fps);
       this.queue.push(u);
     }
     if (u.chunks.has(c.seq)) return this.hooks.ignore("duplicate audio chunk");
+    if (this.full(c.wav.byteLength, 0)) {
+      this.hooks.stats.audioRefused++;
+      this.hooks.error(`buffer full (${this.heldSummary()}): audio ${c.id}/${c.seq} not kept`);
+      if (!u.chunks.size) this.queue = this.queue.filter((x) => x !== u);
+      return;
+    }
     this.hooks.mark("audio", c.id, c.seq);
-    const chunk = { ...c, wav: null, buffer: null, failed: false, arrivedAt: performance.now() };
+    // decodeAudioData detaches the buffer it is given: keep a copy of exactly the WAV bytes.
+    const wav = c.wav.buffer.slice(c.wav.byteOffset, c.wav.byteOffset + c.wav.byteLength);
+    const chunk = {
+      ...c, wav, wavBytes: wav.byteLength, pcmBytes: 0, buffer: null, decoding: false,
+      failed: false, arrivedAt: performance.now(),
+    };
     u.chunks.set(c.seq, chunk);
+    u.audioBytes += chunk.wavBytes;
     u.lastDataAt = chunk.arrivedAt;
     if (c.final) u.finalSeq = c.seq;
-    // decodeAudioData detaches the buffer it is given: pass a copy of exactly the WAV bytes.
-    const bytes = c.wav.buffer.slice(c.wav.byteOffset, c.wav.byteOffset + c.wav.byteLength);
-    this.ctx.decodeAudioData(bytes).then(
-      (buf) => {
-        chunk.buffer = buf;
-        if (chunk.durationMs === null) chunk.durationMs = buf.duration * 1000;
-        this.hooks.stats.audioDecoded++;
-        this.tick();
-      },
-      (e) => {
-        chunk.failed = true;
-        this.hooks.error(`audio chunk ${c.id}/${c.seq} undecodable: ${e?.message || e}`);
-        this.tick();
-      },
-    );
+    this.decodeAudio();
+  }
+
+  /** Decodes the waiting audio of the first utterances in the queue (the rest stays WAV). */
+  decodeAudio() {
+    decodeAudio(this, AUDIO_DECODE_UTTERANCES);
+  }
+
+  /** Would holding `bytes` and `frames` more go over the page's memory budget? */
+  full(bytes, frames) {
+    const h = held(this.queue);
+    return h.bytes + bytes > MAX_HELD_BYTES || h.frames + frames > MAX_HELD_FRAMES;
+  }
+
+  heldSummary() {
+    const h = held(this.queue);
+    return `${h.utterances} utterances, ${h.frames} frames, ${(h.bytes / 1048576).toFixed(1)} MB`;
   }
 
   onFrame(f) {
@@ -121,12 +147,24 @@ export class Player {
       if (this.doneIds.includes(f.id)) return; // late frames after a stop are normal
       return this.hooks.ignore(`frame for unknown id ${f.id}`);
     }
-    if (u.frames.length >= MAX_FRAMES) return this.hooks.error("frame buffer full");
+    if (this.full(f.jpeg.byteLength, 1)) {
+      this.hooks.stats.framesRefused++;
+      return this.hooks.error(`buffer full (${this.heldSummary()}): frame ${f.id}/${f.seq} not kept`);
+    }
     if (u.addFrame(f, new Blob([f.jpeg], { type: "image/jpeg" }))) {
       this.hooks.stats.framesReceived++;
       if (f.seq === 0) this.hooks.mark("frame0", f.id, 0);
       this.tick();
     }
+  }
+
+  onIdleFrame(f) {
+    this.idleLife.onFrame(f);
+  }
+
+  /** Is an utterance being heard and shown (idle-life frames are ignored meanwhile)? */
+  playing() {
+    return Boolean(this.queue[0]?.started);
   }
 
   onEvent(ev) {
@@ -198,11 +236,33 @@ export class Player {
   /** Schedules ready audio, retires finished utterances (every 20 ms and on each message). */
   tick() {
     scheduleAudio(this, this.audioNow());
+    this.decodeAudio();
   }
 
   /** Draws the frame that is due (every animation frame). */
   draw() {
-    drawDue(this, this.audioNow());
+    const now = this.audioNow();
+    drawDue(this, now);
+    this.hooks.viseme = this.visemeAt(now);
+  }
+
+  /** The viseme heard now (AudioChunk.alignment, contract v1.1), or null without alignment. */
+  visemeAt(now) {
+    const u = this.queue[0];
+    if (!u?.started) return null;
+    const m = u.mediaAt(now);
+    for (const c of u.chunks.values()) {
+      if (!c.alignment || m < c.startMs || m >= c.startMs + (c.durationMs ?? 0)) continue;
+      const e = c.alignment.find((a) => m >= a.startMs && m < a.endMs);
+      return e ? e.v : null;
+    }
+    return null;
+  }
+
+  /** Records what the canvas shows; the first real picture replaces the server's idle image. */
+  shown(what) {
+    this.showing = what;
+    if (what !== "placeholder") this.onShown(what);
   }
 
   // ---- canvas -----------------------------------------------------------------------------
@@ -210,7 +270,7 @@ export class Player {
   drawIdle() {
     if (!this.idle) return this.drawPlaceholder();
     this.g.drawImage(this.idle, 0, 0, this.canvas.width, this.canvas.height);
-    this.showing = "idle";
+    this.shown("idle");
   }
 
   drawPlaceholder() {
