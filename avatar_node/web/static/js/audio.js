@@ -40,12 +40,14 @@ function decodeChunk(p, u, chunk) {
 }
 
 /** Bytes (encoded frames, WAV, decoded PCM not yet scheduled) and undrawn frames held. */
-export function held(queue) {
+export function held(queue, early = []) {
   let bytes = 0;
   let frames = 0;
-  for (const u of queue) {
-    bytes += u.heldBytes;
-    frames += u.frames.length;
+  for (const list of [queue, early]) {
+    for (const u of list) {
+      bytes += u.heldBytes;
+      frames += u.frames.length;
+    }
   }
   return { bytes, frames, utterances: queue.length };
 }

@@ -78,7 +78,7 @@ function startChunk(p, u, c) {
 }
 
 function retire(p, u, why) {
-  u.release((bmp) => closeBitmap(p, bmp));
+  p.hooks.stats.framesUnplayed += u.release((bmp) => closeBitmap(p, bmp));
   p.queue = p.queue.filter((x) => x !== u);
   p.remember(u.id);
   if (why) p.hooks.error(`utterance ${u.id} dropped: ${why}`);
@@ -185,4 +185,16 @@ export function drawDue(p, now) {
   }
   closeBitmap(p, f.bitmap);
   f.bitmap = null;
+}
+
+/** Context time being heard now (getOutputTimestamp; currentTime without an output timestamp). */
+export function heardTime(ctx) {
+  if (ctx.state === "running" && ctx.getOutputTimestamp) {
+    const ts = ctx.getOutputTimestamp();
+    if (ts.contextTime > 0 && ts.performanceTime > 0) {
+      const t = ts.contextTime + (performance.now() - ts.performanceTime) / 1000;
+      return Math.min(t, ctx.currentTime);
+    }
+  }
+  return ctx.currentTime;
 }

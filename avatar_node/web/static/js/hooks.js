@@ -17,7 +17,7 @@ export function createHooks(onError) {
       audioDecoded: 0, audioScheduled: 0, audioWithoutFrames: 0, stalls: 0,
       framesReceived: 0, framesDrawn: 0, framesSkipped: 0, framesLate: 0, badFrames: 0,
       utterancesStarted: 0, utterancesDone: 0, cancelled: 0, reconnects: 0,
-      framesRefused: 0, audioRefused: 0, idleReceived: 0, idleDrawn: 0, idleIgnored: 0,
+      framesRefused: 0, framesUnplayed: 0, audioRefused: 0, idleReceived: 0, idleDrawn: 0, idleIgnored: 0,
     },
     /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due (AudioContext clock). */
     offsets: [],

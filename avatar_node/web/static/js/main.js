@@ -4,7 +4,6 @@ import { Connection } from "./connection.js";
 import { createHooks } from "./hooks.js";
 import * as msg from "./messages.js";
 import { readParams } from "./params.js";
-import { held } from "./audio.js";
 import { Player } from "./player.js";
 import { StatusCorner } from "./status.js";
 
@@ -37,7 +36,7 @@ function main() {
   hooks.audioState = () => player.ctx.state;
   hooks.queueLength = () => player.queue.length;
   hooks.activeSources = () => player.queue.reduce((n, u) => n + u.sources.size, 0);
-  hooks.held = () => held(player.queue);
+  hooks.held = () => player.held();
 
   // The server may put the avatar's resting frame in the page itself (<img id="idle-face">):
   // the face shows on the first paint; the canvas takes over once it has a picture.

@@ -15,13 +15,14 @@
 // clock.js) and only the first AUDIO_DECODE_UTTERANCES utterances' audio.
 
 import { decodeAudio, held } from "./audio.js";
-import { closeBitmap, drawDue, scheduleAudio } from "./clock.js";
+import { closeBitmap, drawDue, heardTime, scheduleAudio } from "./clock.js";
 import { IdleLife } from "./idle.js";
 import { Utterance } from "./utterance.js";
 
 export const MAX_HELD_BYTES = 128 * 1024 * 1024; // ~6 min of 512 px video at 25 frames/s
 export const MAX_HELD_FRAMES = 9000; // 6 min at 25 frames/s
 const AUDIO_DECODE_UTTERANCES = 2; // the playing one and the next: decoded PCM stays small
+const EARLY_DROP_MS = 60000; // frames whose utterance's first audio never came are dropped
 const DONE_IDS = 256; // remembered finished/cancelled ids (late messages for them are ignored)
 
 export class Player {
@@ -37,6 +38,10 @@ export class Player {
     this.fps = 25;
     this.idle = null; // ImageBitmap of the resting frame
     this.queue = []; // utterances in play order; queue[0] plays
+    // Frames (QoS 0) can overtake their utterance's first audio chunk (QoS 1): a broker holds
+    // QoS 1 messages back while a slow display's acknowledgements are outstanding (mosquitto's
+    // max_inflight_messages) but lets QoS 0 through. Such frames wait here, id -> Utterance.
+    this.early = new Map();
     this.doneIds = [];
     this.showing = null; // "idle" | "frame" | "placeholder"
     this.state = "idle";
@@ -51,17 +56,9 @@ export class Player {
     requestAnimationFrame(loop);
   }
 
-  /** Context time being heard now (falls back to currentTime without an output timestamp). */
+  /** Context time being heard now (see clock.js). */
   audioNow() {
-    const ctx = this.ctx;
-    if (ctx.state === "running" && ctx.getOutputTimestamp) {
-      const ts = ctx.getOutputTimestamp();
-      if (ts.contextTime > 0 && ts.performanceTime > 0) {
-        const t = ts.contextTime + (performance.now() - ts.performanceTime) / 1000;
-        return Math.min(t, ctx.currentTime);
-      }
-    }
-    return ctx.currentTime;
+    return heardTime(this.ctx);
   }
 
   // ---- inbound ----------------------------------------------------------------------------
@@ -101,14 +98,15 @@ export class Player {
         this.remember(c.id);
         return this.hooks.error("sound is blocked by the browser: tap the page to start");
       }
-      u = new Utterance(c.id, this.fps);
+      u = this.early.get(c.id) ?? new Utterance(c.id, this.fps);
+      this.early.delete(c.id);
       this.queue.push(u);
     }
     if (u.chunks.has(c.seq)) return this.hooks.ignore("duplicate audio chunk");
     if (this.full(c.wav.byteLength, 0)) {
       this.hooks.stats.audioRefused++;
       this.hooks.error(`buffer full (${this.heldSummary()}): audio ${c.id}/${c.seq} not kept`);
-      if (!u.chunks.size) this.queue = this.queue.filter((x) => x !== u);
+      if (!u.chunks.size) this.cancel(u, false);
       return;
     }
     this.hooks.mark("audio", c.id, c.seq);
@@ -132,20 +130,26 @@ export class Player {
 
   /** Would holding `bytes` and `frames` more go over the page's memory budget? */
   full(bytes, frames) {
-    const h = held(this.queue);
+    const h = this.held();
     return h.bytes + bytes > MAX_HELD_BYTES || h.frames + frames > MAX_HELD_FRAMES;
   }
 
+  /** What the page holds: queued utterances and early frames (the memory budget). */
+  held() {
+    return held(this.queue, this.early.values());
+  }
+
   heldSummary() {
-    const h = held(this.queue);
+    const h = this.held();
     return `${h.utterances} utterances, ${h.frames} frames, ${(h.bytes / 1048576).toFixed(1)} MB`;
   }
 
   onFrame(f) {
-    const u = this.find(f.id);
+    let u = this.find(f.id) ?? this.early.get(f.id);
     if (!u) {
       if (this.doneIds.includes(f.id)) return; // late frames after a stop are normal
-      return this.hooks.ignore(`frame for unknown id ${f.id}`);
+      u = new Utterance(f.id, this.fps);
+      this.early.set(f.id, u);
     }
     if (this.full(f.jpeg.byteLength, 1)) {
       this.hooks.stats.framesRefused++;
@@ -172,7 +176,7 @@ export class Player {
     const u = ev.id ? this.find(ev.id) : null;
     if (ev.type === "cancelled") {
       if (u) this.cancel(u);
-      else if (ev.id) this.remember(ev.id);
+      else if (ev.id) this.forget(ev.id);
     } else if (ev.type === "finished" || ev.type === "error") {
       if (u) {
         u.ended = true;
@@ -188,7 +192,7 @@ export class Player {
     if (c.action === "stop") {
       const u = c.id ? this.find(c.id) : this.queue[0];
       if (u) this.cancel(u);
-      else if (c.id) this.remember(c.id);
+      else if (c.id) this.forget(c.id);
     } else {
       for (const u of this.queue.slice(1)) if (!u.started) this.cancel(u);
     }
@@ -196,6 +200,7 @@ export class Player {
 
   /** The connection dropped: what was buffered plays, nothing more will come for those ids. */
   connectionLost() {
+    for (const id of [...this.early.keys()]) this.forget(id);
     for (const u of [...this.queue]) {
       if (u.started) {
         u.ended = true;
@@ -207,12 +212,31 @@ export class Player {
   }
 
   cancel(u, count = true) {
-    u.release((bmp) => closeBitmap(this, bmp));
+    const wasShown = u === this.queue[0] && u.started;
+    this.hooks.stats.framesUnplayed += u.release((bmp) => closeBitmap(this, bmp));
     this.queue = this.queue.filter((x) => x !== u);
     this.remember(u.id);
     if (count) this.hooks.stats.cancelled++;
-    this.drawIdle();
+    if (wasShown || this.showing === "frame") this.drawIdle();
     this.setState(this.queue[0]?.started ? "speaking" : "idle");
+  }
+
+  /** Ends `id` before its first audio chunk came: its early frames are freed. */
+  forget(id) {
+    const u = this.early.get(id);
+    if (u) this.hooks.stats.framesUnplayed += u.release((bmp) => closeBitmap(this, bmp));
+    this.early.delete(id);
+    this.remember(id);
+  }
+
+  /** Drops early frames whose audio has not come for EARLY_DROP_MS (lost, or never sent). */
+  expireEarly(wall) {
+    for (const [id, u] of this.early) {
+      if (wall - u.lastDataAt > EARLY_DROP_MS) {
+        this.hooks.ignore(`frames of ${id} without audio`);
+        this.forget(id);
+      }
+    }
   }
 
   find(id) {
@@ -237,26 +261,15 @@ export class Player {
   tick() {
     scheduleAudio(this, this.audioNow());
     this.decodeAudio();
+    if (this.early.size) this.expireEarly(performance.now());
   }
 
   /** Draws the frame that is due (every animation frame). */
   draw() {
     const now = this.audioNow();
     drawDue(this, now);
-    this.hooks.viseme = this.visemeAt(now);
-  }
-
-  /** The viseme heard now (AudioChunk.alignment, contract v1.1), or null without alignment. */
-  visemeAt(now) {
-    const u = this.queue[0];
-    if (!u?.started) return null;
-    const m = u.mediaAt(now);
-    for (const c of u.chunks.values()) {
-      if (!c.alignment || m < c.startMs || m >= c.startMs + (c.durationMs ?? 0)) continue;
-      const e = c.alignment.find((a) => m >= a.startMs && m < a.endMs);
-      return e ? e.v : null;
-    }
-    return null;
+    const u = this.queue[0]; // the viseme heard now (AudioChunk.alignment, v1.1), else null
+    this.hooks.viseme = u?.started ? u.visemeAt(u.mediaAt(now)) : null;
   }
 
   /** Records what the canvas shows; the first real picture replaces the server's idle image. */

@@ -48,6 +48,16 @@ export class Utterance {
     return null;
   }
 
+  /** The viseme at media time `m` from the chunks' alignment (contract v1.1), else null. */
+  visemeAt(m) {
+    for (const c of this.chunks.values()) {
+      if (!c.alignment || m < c.startMs || m >= c.startMs + (c.durationMs ?? 0)) continue;
+      const e = c.alignment.find((a) => m >= a.startMs && m < a.endMs);
+      return e ? e.v : null;
+    }
+    return null;
+  }
+
   /** Encoded and decoded bytes this utterance holds (frames + audio). */
   get heldBytes() {
     return this.frameBytes + this.audioBytes;
@@ -102,8 +112,10 @@ export class Utterance {
     return last !== null && this.nextChunk > last;
   }
 
-  /** Stops sound and frees every decoded frame (through `close(bitmap)`). */
+  /** Stops sound and frees every frame (decoded ones through `close(bitmap)`); returns how many
+   * frames were never drawn. */
   release(close) {
+    const undrawn = this.frames.length;
     for (const s of this.sources) {
       try {
         s.stop();
@@ -121,5 +133,6 @@ export class Utterance {
       c.buffer = null;
     }
     this.audioBytes = 0;
+    return undrawn;
   }
 }
