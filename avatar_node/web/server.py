@@ -13,10 +13,10 @@ serves the same JPEG (404 while unknown).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import mimetypes
-import base64
 import socket
 import threading
 from collections.abc import Callable
