@@ -4,20 +4,27 @@
 WebSocket URL, channel, prefix, ...) which the page's query parameters override. Every other path
 is looked up inside the static directory only; ``..`` segments, backslashes, NUL bytes and symlinks
 leading outside it are rejected. Only GET and HEAD are served.
+
+The idle face: when the server knows a channel's resting frame (:meth:`WebServer.set_idle`, or the
+``idle_source`` callable), ``index.html`` carries it inline as a data URI, so the first paint of
+the page already shows the avatar, before any script or broker connection. ``/idle.jpg?channel=X``
+serves the same JPEG (404 while unknown).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import mimetypes
 import socket
 import threading
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,19 @@ def config_js(defaults: dict[str, Any]) -> bytes:
     text = json.dumps(defaults, sort_keys=True)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return f"window.AVATAR_KIOSK_DEFAULTS = {text};\n".encode()
+
+
+#: The element of index.html the server fills in with the idle face (see :func:`with_idle_face`).
+IDLE_IMG = b'<img id="idle-face" alt="avatar" hidden>'
+MAX_IDLE_BYTES = 4 * 1024 * 1024
+
+
+def with_idle_face(html: bytes, jpeg: bytes | None) -> bytes:
+    """``index.html`` with the idle-face ``<img>`` showing ``jpeg`` inline (unchanged if None)."""
+    if not jpeg:
+        return html
+    uri = b"data:image/jpeg;base64," + base64.b64encode(jpeg)
+    return html.replace(IDLE_IMG, b'<img id="idle-face" alt="avatar" src="' + uri + b'">', 1)
 
 
 def resolve_static(root: Path, url_path: str) -> Path | None:
@@ -85,9 +105,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed  # noqa: N815
 
     def _serve(self, body: bool) -> None:
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         if path == "/config.js":
             self._send(HTTPStatus.OK, self.server.config_body, CONTENT_TYPES[".js"], body)
+            return
+        if path == "/idle.jpg":
+            jpeg = self._idle_for(url.query)
+            if jpeg is None:
+                self._send(HTTPStatus.NOT_FOUND, b"no idle frame yet\n", "text/plain", body)
+            else:
+                self._send(HTTPStatus.OK, jpeg, CONTENT_TYPES[".jpg"], body)
             return
         file = resolve_static(self.server.root, path)
         if file is None:
@@ -101,7 +129,20 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8", body)
             return
+        if file == self.server.root / "index.html":
+            data = with_idle_face(data, self._idle_for(url.query))
         self._send(HTTPStatus.OK, data, ctype, body)
+
+    def _idle_for(self, query: str) -> bytes | None:
+        """The idle JPEG of the channel the page shows (``?channel=``, else the default one);
+        None when the page asks for another topic prefix than the server's."""
+        q = parse_qs(query)
+        defaults = self.server.owner.defaults
+        prefix = q.get("prefix", [None])[0]
+        if prefix is not None and prefix != defaults.get("prefix", prefix):
+            return None
+        channel = q.get("channel", [None])[0] or str(defaults.get("channel", "default"))
+        return self.server.owner.idle_jpeg(channel)
 
     def _send(self, status: HTTPStatus, data: bytes, ctype: str, body: bool) -> None:
         self.send_response(status)
@@ -122,8 +163,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], root: Path, config_body: bytes):
-        self.root = root
+    def __init__(self, addr: tuple[str, int], owner: WebServer, config_body: bytes):
+        self.root = owner.root
+        self.owner = owner
         self.config_body = config_body
         if ":" in addr[0]:
             self.address_family = socket.AF_INET6
@@ -136,6 +178,9 @@ class WebServer:
     ``defaults`` become the page's defaults: ``ws`` (broker WebSocket URL), ``channel``,
     ``prefix``, ``lead_ms`` (frames buffered before playback starts, ms), ``status`` and
     ``input`` (show the status corner / the say box).
+
+    ``idle_source(channel)`` returns a channel's resting frame (JPEG bytes) or None; the node can
+    instead push it with :meth:`set_idle` whenever it publishes ``AvatarInfo``.
     """
 
     def __init__(
@@ -144,20 +189,44 @@ class WebServer:
         port: int = 8080,
         defaults: dict[str, Any] | None = None,
         static_dir: Path | None = None,
+        idle_source: Callable[[str], bytes | None] | None = None,
     ):
         self.host = host
         self._requested_port = port
         self.defaults = dict(defaults or {})
         self.root = (static_dir or STATIC_DIR).resolve()
+        self.idle_source = idle_source
+        self._idle: dict[str, bytes] = {}
+        self._idle_lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def set_idle(self, channel: str, jpeg: bytes | None) -> None:
+        """Sets (None: forgets) ``channel``'s resting frame, served inline with the page."""
+        with self._idle_lock:
+            if jpeg and len(jpeg) <= MAX_IDLE_BYTES:
+                self._idle[channel] = bytes(jpeg)
+            else:
+                self._idle.pop(channel, None)
+
+    def idle_jpeg(self, channel: str) -> bytes | None:
+        """``channel``'s resting frame: the one set last, else ``idle_source``'s, else None."""
+        with self._idle_lock:
+            jpeg = self._idle.get(channel)
+        if jpeg is None and self.idle_source is not None:
+            try:
+                jpeg = self.idle_source(channel)
+            except Exception:  # a failing hook must never break serving the page
+                log.exception("idle_source failed")
+                jpeg = None
+        return jpeg
 
     def start(self) -> None:
         """Binds and serves in a daemon thread; raises OSError when the port is taken."""
         if self._httpd is not None:
             return
         body = config_js(self.defaults)
-        self._httpd = _Server((self.host, self._requested_port), self.root, body)
+        self._httpd = _Server((self.host, self._requested_port), self, body)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             name="avatar-web",

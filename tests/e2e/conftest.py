@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from kiosk_driver import INSTALL_HINT, Browser, Kiosk, wait_port
+from synthetic import SyntheticNode
 
 from avatar_node.web.server import WebServer
 
@@ -54,3 +55,12 @@ def open_kiosk(chromium: Browser, ws_broker: Any, prefix: str) -> Iterator[Calla
         for k in opened:
             k.close()
         web.stop()
+
+
+@pytest.fixture
+def synth(ws_broker: Any, prefix: str) -> Iterator[SyntheticNode]:
+    """A synthetic node on this test's prefix, its retained avatar already published."""
+    node = SyntheticNode("127.0.0.1", ws_broker.port, prefix)
+    node.avatar()
+    yield node
+    node.close()

@@ -122,6 +122,12 @@ class Kiosk:
     def js(self, expr: str, arg: Any = None) -> Any:
         return self.page.evaluate(expr, arg)
 
+    def throttle(self, rate: float) -> None:
+        """Slows the page's CPU ``rate``× (Chromium DevTools ``Emulation.setCPUThrottlingRate``)."""
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+        self._cdp = cdp  # the throttling lasts as long as the session
+
     def stats(self) -> dict[str, int]:
         return self.js("() => ({...window.avatarKiosk.stats})")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import threading
 import time
@@ -60,6 +61,17 @@ def tone_wav(duration_ms: float, rate: int = RATE) -> tuple[bytes, np.ndarray]:
     return out.getvalue(), loud
 
 
+def visemes(start_ms: float, dur: float, step: float = 200.0) -> list[dict[str, object]]:
+    """A contiguous alignment covering [start_ms, start_ms + dur): ``aa``/``PP`` alternating."""
+    out, t, i = [], start_ms, 0
+    while t < start_ms + dur:
+        end = min(t + step, start_ms + dur)
+        out.append({"p": "a" if i % 2 == 0 else "p", "v": "aa" if i % 2 == 0 else "PP",
+                    "start_ms": t, "end_ms": end})  # fmt: skip
+        t, i = end, i + 1
+    return out
+
+
 class SyntheticNode:
     """Publishes like a node on ``{prefix}/{channel}/...`` (paho-mqtt 2.x, TCP)."""
 
@@ -82,7 +94,8 @@ class SyntheticNode:
             f"{self.base}/{kind}", payload, qos=qos, retain=retain
         ).wait_for_publish(5)
 
-    def avatar(self) -> None:
+    def avatar(self, face: list[int] | None = None) -> None:
+        """The retained AvatarInfo; ``face`` adds v1.1's ``face`` box (raw JSON, any model)."""
         info = AvatarInfo(
             name="synthetic",
             width=SIZE,
@@ -91,7 +104,18 @@ class SyntheticNode:
             idle=base64.b64encode(face_jpeg(0.0)).decode(),
             lipsync="energy",
         )
-        self.publish("avatar", info.to_json(), retain=True)
+        msg = json.loads(info.to_json())
+        if face is not None:
+            msg["face"] = face
+        self.publish("avatar", json.dumps(msg), retain=True)
+
+    def idle_frame(self, seq: int, openness: float) -> None:
+        """One idle-life frame (contract v1.1) on ``{prefix}/{channel}/idle``, QoS 0."""
+        msg = {
+            "id": "idle", "seq": seq, "pts_ms": seq * 1000 / FPS, "width": SIZE, "height": SIZE,
+            "jpeg": base64.b64encode(face_jpeg(openness)).decode(), "final": False,
+        }  # fmt: skip
+        self.publish("idle", json.dumps(msg), qos=0)
 
     def event(self, uid: str | None, type_: str) -> None:
         ev = Event(id=uid, type=type_, ts=time.time(), node="synthetic", channel=self.channel)
@@ -104,9 +128,11 @@ class SyntheticNode:
         speed: float = 4.0,
         finish: bool = True,
         stop: threading.Event | None = None,
+        alignment: bool = False,
     ) -> str:
         """Publishes one utterance: per sentence its audio chunk then its frames, ``speed``× real
-        time (frames in batches of 8, as a lip-sync engine would)."""
+        time (frames in batches of 8, as a lip-sync engine would). ``alignment`` adds v1.1's
+        ``AudioChunk.alignment`` (200 ms of ``aa`` then 200 ms of ``PP``, repeated)."""
         uid = uid or uuid.uuid4().hex
         self.event(uid, "started")
         start_ms, frame_seq = 0.0, 0
@@ -125,7 +151,10 @@ class SyntheticNode:
                 wav=base64.b64encode(wav).decode(),
                 final=k == len(sentences_ms) - 1,
             )
-            self.publish("audio", chunk.to_json())
+            msg = json.loads(chunk.to_json())
+            if alignment:
+                msg["alignment"] = visemes(start_ms, dur)
+            self.publish("audio", json.dumps(msg))
             t_batch = time.monotonic()
             for i, level in enumerate(loud):
                 if stop is not None and stop.is_set():

@@ -6,6 +6,8 @@ const START_MARGIN_S = 0.04; // scheduling slack ahead of ctx.currentTime (timer
 const DRAW_LOOKAHEAD_S = 0.008; // ~half a 60 Hz refresh: a frame shows at the next vsync
 const LATE_DROP_FRAMES = 2; // a frame later than this many frame intervals is not drawn
 const DECODE_AHEAD = 25; // decoded ImageBitmaps kept ahead of the draw position (~1 s)
+const DECODE_NEXT = 6; // frames of the next utterance decoded while the current one plays
+const FIRST_DECODED = 3; // an utterance starts once its first frames are decoded (or lead_ms)
 const NO_FRAMES_WAIT_MS = 5000; // play audio without video when no frame comes for this long
 const STALL_DROP_MS = 20000; // drop an utterance that gets no data and has nothing left to play
 
@@ -15,6 +17,7 @@ const STALL_DROP_MS = 20000; // drop an utterance that gets no data and has noth
  * the frames still missing can arrive before they are due.
  */
 function gateOpen(p, u, c, wall) {
+  if (!u.started && !firstFramesDecoded(u, p.leadMs)) return false;
   if (u.framesFinal || u.ended) return true;
   const endMs = c.startMs + c.durationMs;
   const have = u.maxPtsMs + u.frameMs; // frames cover media time up to here
@@ -30,6 +33,19 @@ function gateOpen(p, u, c, wall) {
     return true;
   }
   return false;
+}
+
+/**
+ * Before an utterance starts, its first frames must be decoded, or they would come due while
+ * still decoding and be skipped. Frames that fail to decode are removed, so this cannot block.
+ */
+function firstFramesDecoded(u, leadMs) {
+  const n = Math.min(FIRST_DECODED, u.frames.length);
+  for (let i = 0; i < n; i++) {
+    const f = u.frames[i];
+    if (!f.bitmap && f.ptsMs < u.frames[0].ptsMs + leadMs) return false;
+  }
+  return true;
 }
 
 function startChunk(p, u, c) {
@@ -56,11 +72,13 @@ function startChunk(p, u, c) {
   u.scheduledEndMs = Math.max(u.scheduledEndMs, c.startMs + c.durationMs);
   u.audioEnd = Math.max(u.audioEnd ?? 0, when + c.buffer.duration);
   c.buffer = null; // the source node holds it until it has played
+  u.audioBytes -= c.pcmBytes;
+  c.pcmBytes = 0;
   p.hooks.stats.audioScheduled++;
 }
 
 function retire(p, u, why) {
-  u.release((bmp) => closeBitmap(p, bmp));
+  p.hooks.stats.framesUnplayed += u.release((bmp) => closeBitmap(p, bmp));
   p.queue = p.queue.filter((x) => x !== u);
   p.remember(u.id);
   if (why) p.hooks.error(`utterance ${u.id} dropped: ${why}`);
@@ -113,14 +131,22 @@ function startDecode(p, u, f) {
       p.hooks.liveBitmaps++;
       if (u.frames.includes(f)) f.bitmap = bmp;
       else closeBitmap(p, bmp); // dropped or cancelled meanwhile
+      if (!u.started) p.tick(); // the start may wait for this frame
     },
     (e) => {
       f.decoding = false;
-      u.frames = u.frames.filter((x) => x !== f);
+      u.removeFrame(f);
       p.hooks.stats.badFrames++;
       p.hooks.error(`frame ${u.id}/${f.seq} undecodable: ${e?.message || e}`);
     },
   );
+}
+
+function decodeAhead(p, u, n) {
+  for (let i = 0; i < Math.min(n, u.frames.length); i++) {
+    const f = u.frames[i];
+    if (!f.bitmap && !f.decoding) startDecode(p, u, f);
+  }
 }
 
 export function drawDue(p, now) {
@@ -129,10 +155,8 @@ export function drawDue(p, now) {
     if (p.showing === "frame") p.drawIdle();
     return;
   }
-  for (let i = 0; i < Math.min(DECODE_AHEAD, u.frames.length); i++) {
-    const f = u.frames[i];
-    if (!f.bitmap && !f.decoding) startDecode(p, u, f);
-  }
+  decodeAhead(p, u, DECODE_AHEAD);
+  if (p.queue[1]) decodeAhead(p, p.queue[1], DECODE_NEXT);
   if (!u.started) return;
   // The newest undrawn frame that is due and whose audio is scheduled (never video ahead).
   const target = now + DRAW_LOOKAHEAD_S;
@@ -150,15 +174,27 @@ export function drawDue(p, now) {
     closeBitmap(p, u.frames[i].bitmap);
     p.hooks.stats.framesSkipped++;
   }
-  u.frames.splice(0, k + 1);
+  u.takeFrames(k + 1);
   u.lastDrawnSeq = f.seq;
   if (offsetMs > LATE_DROP_FRAMES * u.frameMs) {
     p.hooks.stats.framesLate++; // arrived or decoded too late: hold the previous picture
   } else {
     p.g.drawImage(f.bitmap, 0, 0, p.canvas.width, p.canvas.height);
-    p.showing = "frame";
+    p.shown("frame");
     p.hooks.frameDrawn(u.id, f.seq, offsetMs);
   }
   closeBitmap(p, f.bitmap);
   f.bitmap = null;
+}
+
+/** Context time being heard now (getOutputTimestamp; currentTime without an output timestamp). */
+export function heardTime(ctx) {
+  if (ctx.state === "running" && ctx.getOutputTimestamp) {
+    const ts = ctx.getOutputTimestamp();
+    if (ts.contextTime > 0 && ts.performanceTime > 0) {
+      const t = ts.contextTime + (performance.now() - ts.performanceTime) / 1000;
+      return Math.min(t, ctx.currentTime);
+    }
+  }
+  return ctx.currentTime;
 }

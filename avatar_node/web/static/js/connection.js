@@ -7,12 +7,15 @@
 // buffer at a time: ~40 KB/s, far below 25 frames/s of 10-20 KB. Any inbound packet wakes it,
 // so while an utterance streams the kiosk sends MQTT PINGREQs at `pump_hz` (default 200;
 // 2 bytes each, answered by 2-byte PINGRESPs). `?pump=0` turns it off for brokers without
-// this problem.
+// this problem. Idle-life frames (a few per second, while nobody speaks) need far fewer wake-ups:
+// they pump at IDLE_PUMP_HZ.
 
 import mqtt from "../vendor/mqtt.esm.js";
 
-const TOPICS = ["avatar", "audio", "frames", "events", "state", "control"];
+const TOPICS = ["avatar", "audio", "frames", "events", "state", "control", "idle"];
 const STREAM_KINDS = ["audio", "frames", "events"];
+const QOS = { idle: 0 }; // idle-life frames are QoS 0 and disposable; everything else QoS 1
+const IDLE_PUMP_HZ = 25;
 const PUMP_HOLD_MS = 3000; // keep pumping this long after the last streamed message
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -33,7 +36,9 @@ export class Connection {
     this.connected = false;
     this.pumpHz = params.pumpHz ?? 200;
     this.pumpTimer = null;
-    this.lastStreamAt = 0;
+    this.pumpRate = 0; // the rate the running pump timer was started with
+    this.lastStreamAt = -Infinity; // last audio / frame / event received
+    this.lastIdleAt = -Infinity; // last idle-life frame received
   }
 
   start() {
@@ -51,7 +56,9 @@ export class Connection {
     this.client.on("message", (topic, payload) => {
       const kind = topic.slice(this.base.length + 1);
       if (topic.startsWith(this.base + "/") && TOPICS.includes(kind)) {
-        if (STREAM_KINDS.includes(kind)) this.#pump();
+        if (STREAM_KINDS.includes(kind)) this.lastStreamAt = performance.now();
+        else if (kind === "idle") this.lastIdleAt = performance.now();
+        this.#pump();
         this.handlers.onMessage(kind, payload);
       }
     });
@@ -61,7 +68,9 @@ export class Connection {
   #onConnect() {
     this.attempt = 0;
     this.connected = true;
-    const topics = Object.fromEntries(TOPICS.map((t) => [`${this.base}/${t}`, { qos: 1 }]));
+    const topics = Object.fromEntries(
+      TOPICS.map((t) => [`${this.base}/${t}`, { qos: QOS[t] ?? 1 }]),
+    );
     this.client.subscribe(topics, (err) => {
       if (err) this.handlers.onStatus("error", `subscribe failed: ${err.message || err}`);
       else this.handlers.onStatus("connected");
@@ -83,25 +92,36 @@ export class Connection {
     }, jittered);
   }
 
-  /** Starts (or extends) the wake-up pings while the node streams; see the module comment. */
+  /** The ping rate wanted now: full while a reply streams, low for idle frames, else none. */
+  #wantHz() {
+    const now = performance.now();
+    if (!this.connected || this.pumpHz <= 0) return 0;
+    if (now - this.lastStreamAt < PUMP_HOLD_MS) return this.pumpHz;
+    if (now - this.lastIdleAt < PUMP_HOLD_MS) return Math.min(this.pumpHz, IDLE_PUMP_HZ);
+    return 0;
+  }
+
+  /** Starts, re-paces or stops the wake-up pings; see the module comment. */
   #pump() {
-    this.lastStreamAt = performance.now();
-    if (this.pumpTimer || this.pumpHz <= 0) return;
-    this.pumpTimer = setInterval(() => {
-      if (!this.connected || performance.now() - this.lastStreamAt > PUMP_HOLD_MS) {
-        clearInterval(this.pumpTimer);
-        this.pumpTimer = null;
-        return;
-      }
-      this.client.sendPing();
-    }, 1000 / this.pumpHz);
+    const hz = this.#wantHz();
+    if (hz === this.pumpRate) return;
+    if (this.pumpTimer) clearInterval(this.pumpTimer);
+    this.pumpTimer = null;
+    this.pumpRate = hz;
+    if (hz > 0) {
+      this.pumpTimer = setInterval(() => {
+        if (this.#wantHz() !== this.pumpRate) this.#pump();
+        else this.client.sendPing();
+      }, 1000 / hz);
+    }
   }
 
   /** Publishes plain text to {prefix}/{channel}/say (QoS 1). */
   say(text) {
     if (!this.client || !this.connected) return false;
     this.client.publish(`${this.base}/say`, text, { qos: 1 });
-    this.#pump(); // the reply starts streaming in a moment
+    this.lastStreamAt = performance.now(); // the reply starts streaming in a moment
+    this.#pump();
     return true;
   }
 }

@@ -9,18 +9,28 @@ export function createHooks(onError) {
     state: "idle", // idle | buffering | speaking
     lastError: null,
     liveBitmaps: 0, // decoded frames not yet closed (the idle frame included): a leak check
+    viseme: null, // the viseme heard now (AudioChunk.alignment), null without alignment
+    face: null, // AvatarInfo.face: [x1, y1, x2, y2] of the enrolled face, or null
+    firstPicture: null, // {what, at}: the first avatar picture shown (server image or canvas)
     stats: {
       messages: 0, badMessages: 0, ignored: 0, errors: 0,
       audioDecoded: 0, audioScheduled: 0, audioWithoutFrames: 0, stalls: 0,
       framesReceived: 0, framesDrawn: 0, framesSkipped: 0, framesLate: 0, badFrames: 0,
       utterancesStarted: 0, utterancesDone: 0, cancelled: 0, reconnects: 0,
+      framesRefused: 0, framesUnplayed: 0, audioRefused: 0, idleReceived: 0, idleDrawn: 0, idleIgnored: 0,
     },
     /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due (AudioContext clock). */
     offsets: [],
     firstFrameAt: {}, // utterance id -> performance.now() when its first frame was drawn
     /** Recent milestones {at, what, id, n} (events, audio chunks, first frame received). */
     trace: [],
+    /** Ids in the order their playback started (the last 1000). */
+    order: [],
     mark(what, id, n = null) {
+      if (what === "play") {
+        hooks.order.push(id);
+        if (hooks.order.length > 1000) hooks.order.shift();
+      }
       hooks.trace.push({ at: performance.now(), what, id, n });
       if (hooks.trace.length > 300) hooks.trace.splice(0, 100);
     },

@@ -36,6 +36,28 @@ function main() {
   hooks.audioState = () => player.ctx.state;
   hooks.queueLength = () => player.queue.length;
   hooks.activeSources = () => player.queue.reduce((n, u) => n + u.sources.size, 0);
+  hooks.held = () => player.held();
+
+  // The server may put the avatar's resting frame in the page itself (<img id="idle-face">):
+  // the face shows on the first paint; the canvas takes over once it has a picture.
+  const img = $("#idle-face");
+  const canvas = $("#avatar");
+  const serverFace = img && img.getAttribute("src");
+  if (serverFace) {
+    canvas.hidden = true;
+    const seen = () => {
+      hooks.firstPicture ??= { what: "server", at: performance.now() };
+    };
+    if (img.complete) seen();
+    else img.addEventListener("load", seen, { once: true });
+  }
+  player.onShown = (what) => {
+    hooks.firstPicture ??= { what, at: performance.now() };
+    if (canvas.hidden) {
+      canvas.hidden = false;
+      if (img) img.hidden = true;
+    }
+  };
 
   // Autoplay: a suspended AudioContext needs a user gesture (kiosks pass
   // --autoplay-policy=no-user-gesture-required to Chromium and never see the button).
@@ -68,6 +90,10 @@ function main() {
     frames: (m) => {
       const f = msg.videoFrame(m);
       return f ? player.onFrame(f) : hooks.bad("bad video frame");
+    },
+    idle: (m) => {
+      const f = msg.videoFrame(m);
+      return f ? player.onIdleFrame(f) : hooks.bad("bad idle frame");
     },
     events: (m) => {
       const e = msg.event(m);

@@ -28,7 +28,26 @@ export function b64bytes(text) {
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 const isSeq = (v) => Number.isInteger(v) && v >= 0;
 
-/** AudioChunk → {id, seq, startMs, durationMs, text, final, wav: Uint8Array} */
+const MAX_ALIGNMENT = 20000; // entries kept per chunk (a minute of speech has ~800)
+
+/**
+ * AudioChunk.alignment (contract v1.1, optional) → [{p, v, startMs, endMs}] on the utterance
+ * clock, or null when absent. Malformed entries are skipped, never fatal: the sound still plays.
+ */
+export function alignment(a) {
+  if (!Array.isArray(a)) return null;
+  const out = [];
+  for (const e of a.slice(0, MAX_ALIGNMENT)) {
+    if (!e || typeof e !== "object" || !isNum(e.start_ms) || !isNum(e.end_ms)) continue;
+    out.push({
+      p: typeof e.p === "string" ? e.p : "", v: typeof e.v === "string" ? e.v : "sil",
+      startMs: e.start_ms, endMs: e.end_ms,
+    });
+  }
+  return out;
+}
+
+/** AudioChunk → {id, seq, startMs, durationMs, text, final, wav: Uint8Array, alignment} */
 export function audioChunk(m) {
   if (!m || !ID_RE.test(m.id ?? "") || !isSeq(m.seq) || !isNum(m.start_ms)) return null;
   const wav = b64bytes(m.wav);
@@ -37,6 +56,7 @@ export function audioChunk(m) {
     id: m.id, seq: m.seq, startMs: m.start_ms,
     durationMs: isNum(m.duration_ms) ? m.duration_ms : null,
     text: typeof m.text === "string" ? m.text : "", final: m.final === true, wav,
+    alignment: alignment(m.alignment),
   };
 }
 
@@ -48,7 +68,12 @@ export function videoFrame(m) {
   return { id: m.id, seq: m.seq, ptsMs: m.pts_ms, final: m.final === true, jpeg };
 }
 
-/** AvatarInfo → {name, width, height, fps, idle: Uint8Array|null} */
+/** AvatarInfo.face (v1.1): [x1, y1, x2, y2] of the enrolled face, else null. */
+function faceBox(f) {
+  return Array.isArray(f) && f.length === 4 && f.every(isNum) ? [...f] : null;
+}
+
+/** AvatarInfo → {name, width, height, fps, idle: Uint8Array|null, face: number[4]|null} */
 export function avatarInfo(m) {
   if (!m) return null;
   return {
@@ -57,6 +82,7 @@ export function avatarInfo(m) {
     height: Number.isInteger(m.height) && m.height > 0 ? m.height : null,
     fps: isNum(m.fps) && m.fps > 0 ? m.fps : 25,
     idle: b64bytes(m.idle),
+    face: faceBox(m.face),
   };
 }
 

@@ -8,7 +8,9 @@ export class Utterance {
     this.chunks = new Map(); // seq -> {seq, startMs, durationMs, buffer, failed, arrivedAt}
     this.nextChunk = 0; // next chunk seq to schedule
     this.finalSeq = null; // seq of the chunk flagged final
-    this.frames = []; // [{seq, ptsMs, blob, bitmap, decoding}] sorted by seq, undrawn only
+    this.frames = []; // [{seq, ptsMs, blob, bytes, bitmap, decoding}] sorted by seq, undrawn only
+    this.frameBytes = 0; // encoded bytes of `frames` (the page's memory budget counts these)
+    this.audioBytes = 0; // WAV bytes not yet decoded + decoded samples not yet scheduled
     this.maxPtsMs = -Infinity; // highest frame pts received
     this.lastDrawnSeq = -1;
     this.framesFinal = false;
@@ -36,6 +38,44 @@ export class Utterance {
     return this.segments.length ? this.segments[0].t0 + ms / 1000 : null;
   }
 
+  /** Media time (ms) heard at context time `t` (null before playback starts). */
+  mediaAt(t) {
+    for (let i = this.segments.length - 1; i >= 0; i--) {
+      const s = this.segments[i];
+      const m = (t - s.t0) * 1000;
+      if (m >= s.fromMs || i === 0) return m;
+    }
+    return null;
+  }
+
+  /** The viseme at media time `m` from the chunks' alignment (contract v1.1), else null. */
+  visemeAt(m) {
+    for (const c of this.chunks.values()) {
+      if (!c.alignment || m < c.startMs || m >= c.startMs + (c.durationMs ?? 0)) continue;
+      const e = c.alignment.find((a) => m >= a.startMs && m < a.endMs);
+      return e ? e.v : null;
+    }
+    return null;
+  }
+
+  /** Encoded and decoded bytes this utterance holds (frames + audio). */
+  get heldBytes() {
+    return this.frameBytes + this.audioBytes;
+  }
+
+  /** Removes the first `n` frames (drawn or skipped) and returns them. */
+  takeFrames(n) {
+    const out = this.frames.splice(0, n);
+    for (const f of out) this.frameBytes -= f.bytes;
+    return out;
+  }
+
+  /** Removes one frame (an undecodable one). */
+  removeFrame(f) {
+    const i = this.frames.indexOf(f);
+    if (i >= 0) this.frameBytes -= this.frames.splice(i, 1)[0].bytes;
+  }
+
   /** Media-ms of frames received per wall-ms while frames were coming (null until measurable). */
   frameRate() {
     if (this.firstFrameAt === null) return null;
@@ -55,12 +95,14 @@ export class Utterance {
     }
     this.maxPtsMs = Math.max(this.maxPtsMs, f.ptsMs);
     if (f.final) this.framesFinal = true;
-    const entry = { seq: f.seq, ptsMs: f.ptsMs, blob, bitmap: null, decoding: false };
+    const bytes = blob ? blob.size : 0;
+    const entry = { seq: f.seq, ptsMs: f.ptsMs, blob, bytes, bitmap: null, decoding: false };
     // Frames normally arrive in order; insert from the back.
     let i = this.frames.length;
     while (i > 0 && this.frames[i - 1].seq > f.seq) i--;
     if (i > 0 && this.frames[i - 1].seq === f.seq) return false; // duplicate
     this.frames.splice(i, 0, entry);
+    this.frameBytes += bytes;
     return true;
   }
 
@@ -70,8 +112,10 @@ export class Utterance {
     return last !== null && this.nextChunk > last;
   }
 
-  /** Stops sound and frees every decoded frame (through `close(bitmap)`). */
+  /** Stops sound and frees every frame (decoded ones through `close(bitmap)`); returns how many
+   * frames were never drawn. */
   release(close) {
+    const undrawn = this.frames.length;
     for (const s of this.sources) {
       try {
         s.stop();
@@ -83,5 +127,12 @@ export class Utterance {
     this.sources.clear();
     for (const f of this.frames) if (f.bitmap) close(f.bitmap);
     this.frames = [];
+    this.frameBytes = 0;
+    for (const c of this.chunks.values()) {
+      c.wav = null;
+      c.buffer = null;
+    }
+    this.audioBytes = 0;
+    return undrawn;
   }
 }
