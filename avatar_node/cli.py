@@ -31,7 +31,7 @@ def _wait_for_signal() -> None:
         stop.wait(0.5)
 
 
-def _start_web(settings: Settings) -> Any:
+def _start_web(settings: Settings, node: Any = None) -> Any:
     if not settings.web.enabled:
         return None
     try:
@@ -43,7 +43,7 @@ def _start_web(settings: Settings) -> Any:
     ws = settings.web.ws_url or "ws://{host}:9001"
     server = WebServer(settings.web.host, settings.web.port, {
         "ws": ws, "channel": settings.node.channels[0], "prefix": settings.mqtt.topic_prefix,
-    })  # fmt: skip
+    }, idle_source=None if node is None else node.idle_jpeg)  # fmt: skip
     server.start()
     log.info("web display", url=server.url)
     return server
@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(settings.node.log_level, settings.node.log_format)
     node = Node(settings)
     node.load()
-    web = _start_web(settings)
+    web = _start_web(settings, node)
     node.start()
     _wait_for_signal()
     node.stop()
@@ -82,7 +82,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     broker = _demo_broker(settings, args.ws_port, configured=args.config is not None)
     node = Node(settings)
     node.load()
-    web = _start_web(settings)
+    web = _start_web(settings, node)
     node.start()
     channel = settings.node.channels[0]
     prefix = settings.mqtt.topic_prefix
@@ -101,7 +101,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
           + (" (embedded)" if broker else ""))  # fmt: skip
     if web is not None:
         print(f"  display: {web.url}")
-    print(f"  try:     mosquitto_pub -p {settings.mqtt.port} -t {prefix}/{channel}/say -m 'Hi'")
+    if not args.once:  # the embedded broker stops with --once: nothing to try against
+        print(f"  try:     mosquitto_pub -p {settings.mqtt.port} -t {prefix}/{channel}/say -m 'Hi'")
     print(f"  topics:  {prefix}/{channel}/say -> {prefix}/{channel}/audio, frames, events\n")
     if args.once:
         code = 0 if utt.end and utt.end["type"] == "finished" else 1

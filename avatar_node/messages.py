@@ -95,6 +95,17 @@ class Control(Inbound):
     id: str | None = Field(None, pattern=ID_PATTERN, description="Utterance to stop.")
 
 
+class PhoneSpan(Outbound):
+    """(v1.1) One phoneme of an audio chunk and its viseme, on the utterance clock."""
+
+    p: str = Field(..., description="Phoneme or symbol as the voice's front-end spells it.")
+    v: str = Field(
+        ..., description="Oculus/OVR viseme: sil PP FF TH DD kk CH SS nn RR aa E ih oh ou."
+    )
+    start_ms: float = Field(..., ge=0, description="Start on the utterance clock, ms.")
+    end_ms: float = Field(..., ge=0, description="End on the utterance clock, ms.")
+
+
 class AudioChunk(Outbound):
     """``{prefix}/{channel}/audio``: one sentence (or clause) of speech as a complete WAV file."""
 
@@ -112,6 +123,11 @@ class AudioChunk(Outbound):
     )
     wav: str = Field(..., description="Base64 of a complete RIFF/WAVE file.")
     final: bool = Field(..., description="True on the last chunk of the utterance.")
+    alignment: list[PhoneSpan] | None = Field(
+        None,
+        description="(v1.1) Phonemes and visemes covering start_ms .. start_ms + duration_ms, "
+        "ordered and contiguous, from the voice's own durations; null when unknown.",
+    )
 
 
 class VideoFrame(Outbound):
@@ -193,7 +209,9 @@ class AvatarInfo(Outbound):
     height: int
     fps: float
     idle: str = Field(..., description="Base64 JPEG of the resting frame.")
-    lipsync: Literal["viseme", "wav2lip", "energy", "none"] = Field(..., description="Engine in use.")
+    lipsync: Literal["viseme", "wav2lip", "energy", "none"] = Field(
+        ..., description="Engine in use."
+    )
     face: list[int] | None = Field(
         None, description="(v1.1) [x1, y1, x2, y2] of the enrolled face in frame pixels, or null."
     )

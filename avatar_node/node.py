@@ -172,6 +172,18 @@ class Node:
         for hook in self.on_connected_hooks:
             hook()
 
+    def idle_jpeg(self, channel: str) -> bytes | None:
+        """The resting frame the channel shows now (for the web page's first paint)."""
+        if self.avatars is None or channel not in self.channel_avatar:
+            return None
+        try:
+            avatar = self.avatars.get(self.channel_avatar[channel])
+        except AvatarError:
+            return None
+        from .media.jpeg import encode_jpeg
+
+        return encode_jpeg(avatar.idle_frame, avatar.jpeg_quality)
+
     def _publish_avatar(self, channel: str) -> None:
         if self.avatars is None or self.avatars.engine is None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from .channel import Utterance
 
@@ -28,6 +29,8 @@ class CachedChunk:
     """Base64 WAV."""
     frames: tuple[FrameRecord, ...]
     """(seq, pts_ms, width, height, base64 JPEG) per frame."""
+    alignment: Any = None
+    """The chunk's phone spans as they went out (None when it had none)."""
 
     @property
     def nbytes(self) -> int:
@@ -38,11 +41,12 @@ class Recording:
     """Collects what an utterance publishes, chunk by chunk, while it is rendered."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[str, float, float, int, str]] = []
+        self._chunks: list[tuple[str, float, float, int, str, Any]] = []
         self._frames: list[list[FrameRecord]] = []
 
-    def audio(self, text: str, start_ms: float, duration_ms: float, rate: int, wav: str) -> None:
-        self._chunks.append((text, start_ms, duration_ms, rate, wav))
+    def audio(self, text: str, start_ms: float, duration_ms: float, rate: int, wav: str,
+              alignment: Any = None) -> None:  # fmt: skip
+        self._chunks.append((text, start_ms, duration_ms, rate, wav, alignment))
         self._frames.append([])
 
     def frame(self, seq: int, pts_ms: float, width: int, height: int, jpeg: str) -> None:
@@ -52,8 +56,8 @@ class Recording:
     def freeze(self) -> tuple[CachedChunk, ...]:
         pairs = zip(self._chunks, self._frames, strict=True)
         return tuple(
-            CachedChunk(text, start, duration, rate, wav, tuple(frames))
-            for (text, start, duration, rate, wav), frames in pairs
+            CachedChunk(text, start, duration, rate, wav, tuple(frames), alignment)
+            for (text, start, duration, rate, wav, alignment), frames in pairs
         )
 
 

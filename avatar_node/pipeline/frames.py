@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..log import get_logger
+from ..media.alignment import shift
 from ..messages import VideoFrame
 from .cache import FrameRecord
 from .channel import Utterance
@@ -60,7 +61,7 @@ class FrameStage:
 
         fps = float(avatar.fps)
         first, count = frame_span(seg.start_sample, seg.audio.size, seg.sample_rate, fps)
-        quality = int(getattr(avatar, "jpeg_quality", 80))
+        quality = int(avatar.jpeg_quality)
         pending: deque[tuple[int, Future[bytes], np.ndarray | None]] = deque()
         t0 = time.perf_counter()
         produced = 0
@@ -70,7 +71,12 @@ class FrameStage:
                 pending.append((first, self._pool.submit(encode_jpeg, idle, quality), idle))
         else:
             engine = self.avatars.engine
-            for batch in engine.render(avatar, seg.audio, seg.sample_rate, first, count):
+            phones = None
+            if seg.phones is not None:  # segment clock → the render call's frame clock
+                offset = seg.start_sample * 1000.0 / seg.sample_rate - first * 1000.0 / fps
+                phones = shift(seg.phones, offset)
+            batches = engine.render(avatar, seg.audio, seg.sample_rate, first, count, phones)
+            for batch in batches:
                 if utt.cancel.is_set():
                     return
                 for img in batch:

@@ -19,9 +19,11 @@ import structlog
 
 from ..errors import AvatarError
 from ..log import get_logger
+from ..media.alignment import Phone, shift
 from ..media.wav import wav_base64
 from ..memory import release_memory
-from ..messages import AudioChunk
+from ..messages import AudioChunk, PhoneSpan
+from ..tts.synthesis import Synthesis, SynthesisOptions
 from .cache import CachedChunk, PhraseCache, Recording, cache_key
 from .channel import ChannelQueue, Utterance
 from .emitter import Emitter
@@ -29,6 +31,17 @@ from .frames import FrameStage
 from .registry import AvatarRegistry, VoiceRegistry
 
 log = get_logger(__name__)
+
+
+def join_syntheses(parts: list[Synthesis]) -> tuple[np.ndarray, list[Phone]]:
+    """The audio of consecutive model calls back to back, with their phones on one clock."""
+    audio = np.concatenate([p.audio for p in parts]).astype(np.float32, copy=False)
+    phones: list[Phone] = []
+    offset = 0
+    for part in parts:
+        phones.extend(shift(part.phones, offset * 1000.0 / part.sample_rate))
+        offset += part.audio.size
+    return audio, phones
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class AudioSegment:
     sample_rate: int
     start_sample: int
     final: bool
+    phones: tuple[Phone, ...] | None = None
+    """Alignment on the segment's own clock (ms from its first sample), when known."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +202,7 @@ class ChannelRunner:
                 id=utt.id, seq=seq, text=chunk.text, start_ms=chunk.start_ms,
                 duration_ms=chunk.duration_ms, sample_rate=chunk.sample_rate, channels=1,
                 sample_format=self.sample_format,  # type: ignore[arg-type]
-                wav=chunk.wav, final=final,
+                wav=chunk.wav, final=final, alignment=chunk.alignment,
             )  # fmt: skip
             self._announce_chunk(utt, msg)
             self._handoff.put(CachedSegment(utt, chunk, final))
@@ -207,25 +222,24 @@ class ChannelRunner:
             if sentence is None:
                 break
             t0 = time.perf_counter()
+            options = SynthesisOptions(speaker=speaker, noise_scale=cfg.noise_scale,
+                                       noise_scale_w=cfg.noise_scale_w, length_scale=1.0 / speed)
             with loaded.lock:
                 parts = [
-                    voice.synthesize_ids(
-                        ids, speaker=speaker, noise_scale=cfg.noise_scale,
-                        noise_scale_w=cfg.noise_scale_w, length_scale=1.0 / speed,
-                    )  # fmt: skip
+                    voice.synthesize_aligned(ids, options)
                     for ids in voice.text_to_ids(sentence, language=language)
                     if not utt.cancel.is_set()
-                ]
+                ]  # fmt: skip
             compute += time.perf_counter() - t0
             if utt.cancel.is_set():
                 break
             if not parts:
                 continue
-            audio = np.concatenate(parts).astype(np.float32, copy=False)
+            audio, phones = join_syntheses(parts)
             if utt.gain != 1.0:
                 audio = audio * np.float32(utt.gain)
             last_final = utt.source.exhausted()
-            self._publish_audio(utt, seq, sentence, audio, rate, position, last_final)
+            self._publish_audio(utt, seq, sentence, audio, rate, position, last_final, phones)
             position += audio.size
             seq += 1
             if position:
@@ -239,7 +253,16 @@ class ChannelRunner:
         return UtteranceEnd(utt, "finished")
 
     def _publish_audio(self, utt: Utterance, seq: int, text: str, audio: np.ndarray, rate: int,
-                       position: int, final: bool) -> None:  # fmt: skip
+                       position: int, final: bool,
+                       phones: list[Phone] | None = None) -> None:  # fmt: skip
+        start_ms = round(position * 1000.0 / rate, 3)
+        if phones is None and audio.size == 0:
+            phones = []
+        alignment = None if phones is None else [
+            PhoneSpan(p=p.phoneme, v=p.viseme, start_ms=round(p.start_ms + start_ms, 3),
+                      end_ms=round(p.end_ms + start_ms, 3))
+            for p in phones
+        ]  # fmt: skip
         chunk = AudioChunk(
             id=utt.id,
             seq=seq,
@@ -251,11 +274,14 @@ class ChannelRunner:
             sample_format=self.sample_format,  # type: ignore[arg-type]
             wav=wav_base64(audio, rate, self.sample_format),
             final=final,
+            alignment=alignment,
         )
         if utt.recording is not None:
-            utt.recording.audio(text, chunk.start_ms, chunk.duration_ms, rate, chunk.wav)
+            utt.recording.audio(text, chunk.start_ms, chunk.duration_ms, rate, chunk.wav,
+                                chunk.alignment)
         self._announce_chunk(utt, chunk)
-        self._handoff.put(AudioSegment(utt, seq, audio, rate, position, final))
+        seg_phones = None if phones is None else tuple(phones)
+        self._handoff.put(AudioSegment(utt, seq, audio, rate, position, final, seg_phones))
 
     def _announce_chunk(self, utt: Utterance, chunk: AudioChunk) -> None:
         """Publish an audio chunk and its `sentence` event."""

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 from avatar_node.errors import EngineError, QueueFull, UnknownSpeaker
+from avatar_node.media.alignment import Phone
 from avatar_node.pipeline.channel import ChannelQueue, SentenceSource, Utterance
 from avatar_node.pipeline.emitter import ChannelStatus, Emitter
 from avatar_node.pipeline.registry import LoadedVoice, VoiceRegistry
 from avatar_node.pipeline.runner import ChannelRunner
 from avatar_node.settings import VoiceSettings
 from avatar_node.transport.topics import Topics
+from avatar_node.tts.synthesis import Synthesis
 
 
 class FakeVoice:
@@ -43,6 +45,11 @@ class FakeVoice:
         time.sleep(self.delay)
         n = int(ids[0] * 160 * length_scale)
         return (0.3 * np.sin(np.arange(n) / 5)).astype(np.float32)
+
+    def synthesize_aligned(self, ids, options):
+        audio = self.synthesize_ids(ids, length_scale=options.length_scale)
+        end = audio.size * 1000 / self.sample_rate
+        return Synthesis(audio, self.sample_rate, [Phone("a", "aa", 0.0, end)])
 
 
 class Harness:
