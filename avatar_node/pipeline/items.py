@@ -1,0 +1,202 @@
+"""What flows through the pipeline: commands in, media and events out (plain data, no wire).
+
+Doors (MQTT, Wyoming, Hermes, a test) turn their protocol into a :class:`SayCommand` or a
+:class:`PlayCommand` and get the results back through a :class:`~.sink.PipelineSink` as the
+dataclasses below. Nothing here knows JSON, base64 or topics; audio and frames travel as bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from ..media.alignment import Phone
+
+if TYPE_CHECKING:
+    from .sink import PipelineSink
+
+
+class Mode(StrEnum):
+    """How a request enters its channel's queue."""
+
+    QUEUE = "queue"
+    INTERRUPT = "interrupt"
+    REPLACE = "replace"
+
+
+class EndType(StrEnum):
+    """How an utterance ended; exactly one of these closes every accepted request."""
+
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+
+
+class EventKind(StrEnum):
+    """Every event type of the contract."""
+
+    QUEUED = "queued"
+    STARTED = "started"
+    SENTENCE = "sentence"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    ERROR = "error"
+    REJECTED = "rejected"
+
+
+END_KINDS: frozenset[EventKind] = frozenset(
+    {EventKind.FINISHED, EventKind.CANCELLED, EventKind.ERROR}
+)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What every command carries besides its content."""
+
+    channel: str
+    id: str
+    voice: str | None = None
+    avatar: str | None = None
+    speaker: str | int | None = None
+    language: str | None = None
+    speed: float = 1.0
+    mode: Mode = Mode.QUEUE
+    priority: int = 5
+    meta: dict[str, Any] | None = None
+    gain: float = 1.0
+    """Linear gain applied to synthesized audio (Hermes ``volume``)."""
+    sinks: tuple[PipelineSink, ...] = ()
+    """Extra sinks that get this utterance's events and media besides the channel's own."""
+
+
+@dataclass(frozen=True)
+class SayCommand(Request):
+    """Speak ``text`` (already cleaned and checked by the door), or a stream when ``streaming``."""
+
+    text: str = ""
+    streaming: bool = False
+
+
+@dataclass(frozen=True)
+class AudioPiece:
+    """A piece of ready-made audio: float mono for lip sync, ``wav`` to re-publish unchanged."""
+
+    audio: np.ndarray
+    """float32 mono at ``sample_rate``."""
+    sample_rate: int
+    wav: bytes
+    """A complete RIFF/WAVE file of the same sound in its own format (may be stereo)."""
+    channels: int = 1
+    sample_format: str = "pcm_s16le"
+    text: str = ""
+
+
+class AudioSource(Protocol):
+    """Audio a door hands in (``play``, ``play/stream``, Wyoming ``snd``/upstream)."""
+
+    text: str
+    """Spoken-text metadata (may be empty)."""
+
+    def next(self, cancelled: threading.Event) -> AudioPiece | None:
+        """The next piece, blocking; None when the audio has ended (or on cancel/timeout)."""
+        ...
+
+    def finish(self) -> None:
+        """No more audio will come (stop / cancel)."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlayCommand(Request):
+    """Lip-sync audio the door supplies; the pipeline synthesizes nothing."""
+
+    audio: AudioSource | None = None
+
+
+@dataclass(frozen=True)
+class AudioOut:
+    """One audio chunk on the utterance clock, as the contract's ``AudioChunk`` describes it."""
+
+    channel: str
+    id: str
+    seq: int
+    text: str
+    start_ms: float
+    duration_ms: float
+    sample_rate: int
+    sample_format: str
+    channels: int
+    final: bool
+    alignment: tuple[Phone, ...] | None
+    """Phones on the utterance clock; None when the audio has no known alignment."""
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FrameOut:
+    """One video frame: ``pts_ms = seq·1000/fps`` on the audio clock."""
+
+    channel: str
+    id: str
+    seq: int
+    pts_ms: float
+    width: int
+    height: int
+    final: bool
+
+
+@dataclass(frozen=True)
+class PipelineEvent:
+    """A lifecycle event of one request (or of a payload a door rejected without an id)."""
+
+    channel: str
+    kind: EventKind
+    id: str | None
+    code: str | None = None
+    message: str | None = None
+    meta: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AvatarOut:
+    """A channel's avatar as displays need it (retained on MQTT)."""
+
+    channel: str
+    name: str
+    width: int
+    height: int
+    fps: float
+    lipsync: str
+    face: tuple[int, int, int, int] | None
+
+
+@dataclass(frozen=True)
+class MetricsView:
+    first_audio_ms: float | None = None
+    first_frame_ms: float | None = None
+    lipsync_fps: float | None = None
+    rtf: float | None = None
+    utterances: int = 0
+    errors: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """A channel's state as displays see it (retained on MQTT)."""
+
+    channel: str
+    speaking: bool
+    current: str | None
+    queued: int
+    voices: Sequence[str]
+    avatars: Sequence[str]
+    fps: float
+    metrics: MetricsView = field(default_factory=MetricsView)
