@@ -83,9 +83,34 @@ def one_run(k: Any, text: str, timeout: float = 120.0) -> dict[str, Any]:
         uid,
     )
     marks = {f"{w}{'' if n is None else n}": at - t0 for w, n, at in trace}
+    log = k.js("(id) => window.avatarKiosk.frameLog.filter((r) => r[0] === id)", uid)
     after = k.stats()
     delta = {key: after[key] - before.get(key, 0) for key in after}
-    return {"id": uid, "first_frame_ms": first, "offsets": offsets, "stats": delta, "marks": marks}
+    return {
+        "id": uid, "first_frame_ms": first, "offsets": offsets, "stats": delta, "marks": marks,
+        "causes": causes(log),
+    }  # fmt: skip
+
+
+def causes(log: list[list[Any]]) -> dict[str, Any]:
+    """Why frames were not drawn on time: each skipped/late frame by what came after its due time
+    (its arrival, its decode, else the draw itself), and the arrival lead (due - arrival)."""
+    out: dict[str, Any] = {"arrived_late": 0, "decoded_late": 0, "draw_late": 0}
+    leads = []
+    for _id, _seq, recv, decoded, due, _at, outcome in log:
+        leads.append(due - recv)
+        if outcome == "drawn":
+            continue
+        if recv > due:
+            out["arrived_late"] += 1
+        elif decoded is None or decoded > due:
+            out["decoded_late"] += 1
+        else:
+            out["draw_late"] += 1
+    if leads:
+        leads.sort()
+        out["lead_ms_min_med"] = [round(leads[0]), round(leads[len(leads) // 2])]
+    return out
 
 
 def summarize(offsets: list[float]) -> dict[str, float]:
@@ -157,6 +182,7 @@ def main() -> int:
         "frames_skipped": sum(r["stats"]["framesSkipped"] for r in [cold, *runs]),
         "stalls": sum(r["stats"]["stalls"] for r in [cold, *runs]),
         "audio_chunks": cold["stats"]["audioScheduled"],
+        "causes": [r["causes"] for r in [cold, *runs]],
         "milestones_ms": [{k: round(v) for k, v in r["marks"].items()} for r in [cold, *runs]],
     }
     if args.json:
@@ -172,6 +198,7 @@ def main() -> int:
         print(f"audio chunks per utterance {result['audio_chunks']}, frames late "
               f"{result['frames_late']}, skipped {result['frames_skipped']}, "
               f"stalls {result['stalls']}")  # fmt: skip
+        print("not on time, by cause:", result["causes"])
         for i, m in enumerate(result["milestones_ms"]):
             print(f"  run {i} ({'cold' if i == 0 else 'warm'}) ms after say:", m)
     return 0

@@ -128,6 +128,7 @@ function startDecode(p, u, f) {
     (bmp) => {
       f.decoding = false;
       f.blob = null;
+      f.decodedAt = performance.now();
       p.hooks.liveBitmaps++;
       if (u.frames.includes(f)) f.bitmap = bmp;
       else closeBitmap(p, bmp); // dropped or cancelled meanwhile
@@ -170,15 +171,20 @@ export function drawDue(p, now) {
   const f = u.frames[k];
   if (!f.bitmap) return; // still decoding: try again next animation frame
   const offsetMs = (now - u.due(f.ptsMs)) * 1000;
+  const wall = performance.now();
+  const timed = (g, outcome) => p.hooks.frameTimed(u.id, g, wall + (u.due(g.ptsMs) - now) * 1000, wall, outcome);
   for (let i = 0; i < k; i++) {
     closeBitmap(p, u.frames[i].bitmap);
     p.hooks.stats.framesSkipped++;
+    timed(u.frames[i], "skipped");
   }
   u.takeFrames(k + 1);
   u.lastDrawnSeq = f.seq;
   if (offsetMs > LATE_DROP_FRAMES * u.frameMs) {
     p.hooks.stats.framesLate++; // arrived or decoded too late: hold the previous picture
+    timed(f, "late");
   } else {
+    timed(f, "drawn");
     p.g.drawImage(f.bitmap, 0, 0, p.canvas.width, p.canvas.height);
     p.shown("frame");
     p.hooks.frameDrawn(u.id, f.seq, offsetMs);

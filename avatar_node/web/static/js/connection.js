@@ -2,13 +2,16 @@
 // (reconnectPeriod 0) and this module reconnects with exponential back-off plus jitter instead:
 // 0.5 s, 1 s, 2 s … capped at 30 s, reset after a successful connect.
 //
-// The pump: mosquitto 2.0 with libwebsockets (Debian's 2.0.11, measured) writes to WebSocket
-// clients only when its main loop wakes, about every 100 ms when nothing else happens, one
-// buffer at a time: ~40 KB/s, far below 25 frames/s of 10-20 KB. Any inbound packet wakes it,
-// so while an utterance streams the kiosk sends MQTT PINGREQs at `pump_hz` (default 200;
-// 2 bytes each, answered by 2-byte PINGRESPs). `?pump=0` turns it off for brokers without
-// this problem. Idle-life frames (a few per second, while nobody speaks) need far fewer wake-ups:
-// they pump at IDLE_PUMP_HZ.
+// The pump: mosquitto 2.0 with libwebsockets (Debian's 2.0.11, measured) serves its WebSocket
+// clients only when its main loop wakes (any inbound packet, else every 100 ms), writing about
+// 4 KB to each per wake: ~40 KB/s, far below 25 frames/s of 60-80 KB (512 px JPEG in base64).
+// So while an utterance streams, a worker (pump-worker.js) keeps the loop awake with MQTT
+// PINGREQs at `pump_hz` (default 1200/s, 2 bytes each) over `pump_sockets` connections of its
+// own (default 3). Pinging on the page's own connection tops out at ~0.7 MB/s: its PINGRESPs
+// queue ahead of the frames, and page timers fire at most ~200 times a second; a worker's
+// connections reach ~1.8 MB/s and keep the page's main thread free. `?pump=0` turns it off for
+// brokers without this problem. Idle-life frames (a few per second, while nobody speaks) need far
+// fewer wake-ups: they pump at IDLE_PUMP_HZ.
 
 import mqtt from "../vendor/mqtt.esm.js";
 
@@ -17,8 +20,21 @@ const STREAM_KINDS = ["audio", "frames", "events"];
 const QOS = { idle: 0 }; // idle-life frames are QoS 0 and disposable; everything else QoS 1
 const IDLE_PUMP_HZ = 25;
 const PUMP_HOLD_MS = 3000; // keep pumping this long after the last streamed message
+const PUMP_CHECK_MS = 250;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30000;
+
+/** The pump worker (pump-worker.js), or null when this browser cannot start one. */
+function startPumper(url, sockets) {
+  try {
+    const w = new Worker(new URL("./pump-worker.js", import.meta.url));
+    w.postMessage({ url, sockets });
+    return w;
+  } catch (e) {
+    console.warn("kiosk: no pump worker:", e);
+    return null;
+  }
+}
 
 export class Connection {
   /**
@@ -34,7 +50,9 @@ export class Connection {
     this.timer = null;
     this.client = null;
     this.connected = false;
-    this.pumpHz = params.pumpHz ?? 200;
+    this.pumpHz = params.pumpHz ?? 1200;
+    this.pumpSockets = params.pumpSockets ?? 3;
+    this.pumper = null; // the pump worker, started on first use
     this.pumpTimer = null;
     this.pumpRate = 0; // the rate the running pump timer was started with
     this.lastStreamAt = -Infinity; // last audio / frame / event received
@@ -105,15 +123,12 @@ export class Connection {
   #pump() {
     const hz = this.#wantHz();
     if (hz === this.pumpRate) return;
-    if (this.pumpTimer) clearInterval(this.pumpTimer);
-    this.pumpTimer = null;
     this.pumpRate = hz;
-    if (hz > 0) {
-      this.pumpTimer = setInterval(() => {
-        if (this.#wantHz() !== this.pumpRate) this.#pump();
-        else this.client.sendPing();
-      }, 1000 / hz);
-    }
+    if (hz > 0 && !this.pumper) this.pumper = startPumper(this.url, this.pumpSockets);
+    if (this.pumper) this.pumper.postMessage({ hz });
+    if (this.pumpTimer) clearInterval(this.pumpTimer);
+    // While pumping, re-check the wanted rate now and then (messages re-check it too).
+    this.pumpTimer = hz > 0 ? setInterval(() => this.#pump(), PUMP_CHECK_MS) : null;
   }
 
   /** Publishes plain text to {prefix}/{channel}/say (QoS 1). */

@@ -22,6 +22,13 @@ export function createHooks(onError) {
     /** Per drawn frame: {id, seq, offsetMs, at}; offsetMs = drawn − due (AudioContext clock). */
     offsets: [],
     firstFrameAt: {}, // utterance id -> performance.now() when its first frame was drawn
+    longTasks: { count: 0, totalMs: 0, maxMs: 0 }, // main-thread tasks > 50 ms (longtask API)
+    /** Per frame leaving the queue: [id, seq, recvAt, decodedAt, dueAt, at, outcome] (perf ms). */
+    frameLog: [],
+    frameTimed(id, f, dueAt, at, outcome) {
+      hooks.frameLog.push([id, f.seq, f.recvAt, f.decodedAt, dueAt, at, outcome]);
+      if (hooks.frameLog.length > OFFSETS_KEPT) hooks.frameLog.splice(0, OFFSETS_KEPT / 5);
+    },
     /** Recent milestones {at, what, id, n} (events, audio chunks, first frame received). */
     trace: [],
     /** Ids in the order their playback started (the last 1000). */
@@ -73,5 +80,17 @@ export function createHooks(onError) {
       };
     },
   };
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const t = hooks.longTasks;
+        t.count++;
+        t.totalMs += e.duration;
+        t.maxMs = Math.max(t.maxMs, e.duration);
+      }
+    }).observe({ type: "longtask" });
+  } catch {
+    /* no longtask API in this browser */
+  }
   return hooks;
 }

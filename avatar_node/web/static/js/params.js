@@ -1,5 +1,6 @@
 // Page settings: server-injected defaults (window.AVATAR_KIOSK_DEFAULTS, from /config.js),
-// overridden by query parameters: ws, channel, prefix, lead_ms, status, input, pump.
+// overridden by query parameters: ws, channel, prefix, lead_ms, status, input, pump,
+// pump_sockets.
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -29,7 +30,8 @@ export function readParams(
     leadMs: Number(pick("lead_ms") ?? 200),
     showStatus: flag(pick("status"), true),
     showInput: flag(pick("input"), true),
-    pumpHz: Number(pick("pump") ?? 200),
+    pumpHz: Number(pick("pump") ?? 1200),
+    pumpSockets: Number(pick("pump_sockets") ?? 3),
   };
   // "{host}" stands for the host the page was loaded from: a node that only knows its broker as
   // 127.0.0.1 can still hand remote kiosks a usable URL (ws://{host}:9001).
@@ -39,6 +41,7 @@ export function readParams(
   if (!p.prefix || /[#+]/.test(p.prefix)) throw new Error(`bad prefix: ${p.prefix}`);
   if (!/^wss?:\/\//.test(p.ws)) throw new Error(`bad ws url: ${p.ws}`);
   if (!Number.isFinite(p.leadMs) || p.leadMs < 0 || p.leadMs > 10000) p.leadMs = 200;
-  if (!Number.isFinite(p.pumpHz) || p.pumpHz < 0 || p.pumpHz > 1000) p.pumpHz = 200;
+  if (!Number.isFinite(p.pumpHz) || p.pumpHz < 0 || p.pumpHz > 5000) p.pumpHz = 1200;
+  if (!Number.isInteger(p.pumpSockets) || p.pumpSockets < 1 || p.pumpSockets > 8) p.pumpSockets = 3;
   return p;
 }

@@ -96,7 +96,10 @@ export class Utterance {
     this.maxPtsMs = Math.max(this.maxPtsMs, f.ptsMs);
     if (f.final) this.framesFinal = true;
     const bytes = blob ? blob.size : 0;
-    const entry = { seq: f.seq, ptsMs: f.ptsMs, blob, bytes, bitmap: null, decoding: false };
+    const entry = {
+      seq: f.seq, ptsMs: f.ptsMs, blob, bytes, bitmap: null, decoding: false, recvAt: now,
+      decodedAt: null,
+    };
     // Frames normally arrive in order; insert from the back.
     let i = this.frames.length;
     while (i > 0 && this.frames[i - 1].seq > f.seq) i--;
