@@ -45,6 +45,10 @@ WORDS = (
 HEAP_GROWTH_MB = 8.0
 DOM_GROWTH = 50
 LIVE_BITMAPS = 40
+HEADER = (
+    "t_s heap_mb dom listeners bitmaps held(frames,MB) queue done recv drawn late skipped "
+    "errors node_rss chromium_rss"
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -141,8 +145,7 @@ def main() -> int:
                 t0 = time.monotonic()
                 end = t0 + args.minutes * 60
                 next_report = t0
-                print("t_s heap_mb dom listeners bitmaps held(frames,MB) queue done "
-                      "recv drawn late skipped errors node_rss chromium_rss", flush=True)  # fmt: skip
+                print(HEADER, flush=True)
                 while time.monotonic() < end:
                     now = time.monotonic()
                     if now >= next_report:
@@ -187,7 +190,8 @@ def report(samples: list[dict[str, Any]], sent: int, ends: dict[str, int], out: 
     print(f"{last['t_s'] / 60:.1f} min, {sent} utterances sent, ends {ends}")
     print(f"JS heap (after GC) {first['heap_mb']} -> {last['heap_mb']} MB ({heap:+.2f} MB, "
           f"bound {HEAP_GROWTH_MB} MB); DOM nodes {first['dom_nodes']} -> {last['dom_nodes']} "
-          f"({dom:+d}, bound {DOM_GROWTH}); live bitmaps at the end {last['live_bitmaps']}")  # fmt: skip
+          f"({dom:+d}, bound {DOM_GROWTH}); live bitmaps at the end "
+          f"{last['live_bitmaps']}")  # fmt: skip
     print(f"frames received {recv}, drawn {drawn} ({100 * drawn / max(1, recv):.1f} %), "
           f"late {late}, skipped {last['frames_skipped']}")  # fmt: skip
     print(f"node RSS {first['node_rss_mb']} -> {last['node_rss_mb']} MB (peak "

@@ -41,6 +41,28 @@ def test_reconnects_with_backoff_and_resumes(
         node.close()
 
 
+def test_pump_worker_pings_on_its_own_connections_while_a_reply_streams(
+    open_kiosk: Callable[..., Kiosk], synth: SyntheticNode, ws_broker: Any
+) -> None:
+    """The pump (connection.js) runs in a worker on connections of its own, only while media
+    streams; ``?pump=0`` never starts it."""
+    k = open_kiosk()
+    k.wait_for("k.avatarReady", 30)
+    assert k.js("() => window.avatarKiosk.pump") is None, "pumping before anything streamed"
+    uid = synth.utterance([800], speed=2.0)
+    k.wait_for("k.stats.utterancesDone === 1", 30, "the utterance")
+    k.wait_for("k.pump && k.pump.open === 3 && k.pump.sent > 0", 20, "the pump's pings")
+    k.wait_for("k.pump.hz === 0", 30, "the pump to stop once the reply is over")
+    assert_in_sync(k, uid)
+    off = open_kiosk("?pump=0")
+    off.wait_for("k.avatarReady", 30)
+    uid2 = synth.utterance([800], speed=5.0)
+    off.wait_for("k.stats.utterancesDone === 1", 30, "the utterance without a pump")
+    time.sleep(1.0)  # a worker would have reported by now (it reports every 0.5 s)
+    assert off.js("() => window.avatarKiosk.pump") is None
+    assert_in_sync(off, uid2)
+
+
 def test_say_box_publishes_plain_text_and_ui_can_be_hidden(
     open_kiosk: Callable[..., Kiosk], ws_broker: Any, prefix: str
 ) -> None:

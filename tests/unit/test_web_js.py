@@ -88,7 +88,7 @@ def test_params_defaults_query_and_validation() -> None:
     )
     assert got["defaults"] == {
         "ws": "ws://kiosk.lan:9001", "channel": "lobby", "prefix": "avatar", "leadMs": 200,
-        "showStatus": False, "showInput": True, "pumpHz": 200,
+        "showStatus": False, "showInput": True, "pumpHz": 1200, "pumpSockets": 3,
     }  # fmt: skip
     q = got["query"]
     assert (q["channel"], q["leadMs"], q["showStatus"], q["showInput"], q["pumpHz"]) == (
@@ -138,3 +138,25 @@ def test_utterance_audio_complete() -> None:
         "return [a, b, c, v.audioComplete];"
     )
     assert got == [False, False, True, True]
+
+
+def test_frame_rate_sees_a_slow_pipe_behind_the_opening_burst() -> None:
+    got = run_js(
+        "let T = 1000;"
+        "Object.defineProperty(globalThis, 'performance', {value: {now: () => T},"
+        " configurable: true, writable: true});"
+        "const u = new Utterance('u1', 25);"
+        "const early = u.frameRate();"
+        "let seq = 0;"
+        "const add = () => u.addFrame({seq, ptsMs: seq++ * 40, final: false}, null);"
+        # the node's lead: 1 s of frames in 100 ms
+        "for (let i = 0; i < 25; i++) { T += 4; add(); }"
+        "const burst = u.frameRate();"
+        # then half real time (a 40 ms frame every 80 ms) for 1.2 s
+        "for (let i = 0; i < 15; i++) { T += 80; add(); }"
+        "const overall = (u.maxPtsMs - u.firstFramePts) / (u.lastFrameAt - u.firstFrameAt);"
+        "return {early, burst, slow: u.frameRate(), overall};"
+    )
+    assert got["early"] is None and got["burst"] is None  # under 300 ms of arrivals
+    assert got["overall"] > 1.0  # the opening burst hides the slow pipe...
+    assert 0.45 < got["slow"] < 0.55  # ...the recent window does not

@@ -8,13 +8,17 @@ const LATE_DROP_FRAMES = 2; // a frame later than this many frame intervals is n
 const DECODE_AHEAD = 25; // decoded ImageBitmaps kept ahead of the draw position (~1 s)
 const DECODE_NEXT = 6; // frames of the next utterance decoded while the current one plays
 const FIRST_DECODED = 3; // an utterance starts once its first frames are decoded (or lead_ms)
+const RATE_SAFETY = 0.85; // a pipe slower than real time is assumed this much slower still
 const NO_FRAMES_WAIT_MS = 5000; // play audio without video when no frame comes for this long
 const STALL_DROP_MS = 20000; // drop an utterance that gets no data and has nothing left to play
 
 /**
  * May chunk `c` start now? Only when frames cover `leadMs` past its start (or the whole chunk),
- * so video is never behind audio. When frames arrive slower than real time the lead grows until
- * the frames still missing can arrive before they are due.
+ * so video is never behind audio, and, when frames arrive slower than real time (a node that
+ * renders slowly, a broker that relays slowly), only once enough of the chunk is buffered that
+ * the frames still missing arrive before they are due: at the arrival rate measured for this
+ * utterance, or the page's last measured one while this one's is not measurable yet (none at
+ * all on a fresh page: then it waits for a measurement, or for the whole chunk).
  */
 function gateOpen(p, u, c, wall) {
   if (!u.started && !firstFramesDecoded(u, p.leadMs)) return false;
@@ -23,9 +27,14 @@ function gateOpen(p, u, c, wall) {
   const have = u.maxPtsMs + u.frameMs; // frames cover media time up to here
   if (have >= endMs) return true;
   if (have >= c.startMs + p.leadMs) {
-    const rate = u.frameRate();
-    if (rate === null || rate >= 1) return true;
-    if (have >= endMs - rate * (endMs - c.startMs)) return true;
+    let rate = u.frameRate();
+    if (rate !== null) p.lastFrameRate = rate;
+    else rate = p.lastFrameRate ?? null;
+    if (rate !== null) {
+      if (rate >= 1) return true;
+      const r = rate * RATE_SAFETY;
+      if (have >= endMs - r * (endMs - c.startMs + u.frameMs)) return true;
+    }
   }
   // Frames stopped coming (a node without lip sync, lost QoS 0 frames): play the sound anyway.
   if (wall - Math.max(c.arrivedAt, u.lastFrameAt ?? 0) > NO_FRAMES_WAIT_MS) {

@@ -25,9 +25,10 @@ const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30000;
 
 /** The pump worker (pump-worker.js), or null when this browser cannot start one. */
-function startPumper(url, sockets) {
+function startPumper(url, sockets, onReport) {
   try {
     const w = new Worker(new URL("./pump-worker.js", import.meta.url));
+    w.onmessage = (ev) => onReport(ev.data);
     w.postMessage({ url, sockets });
     return w;
   } catch (e) {
@@ -124,7 +125,9 @@ export class Connection {
     const hz = this.#wantHz();
     if (hz === this.pumpRate) return;
     this.pumpRate = hz;
-    if (hz > 0 && !this.pumper) this.pumper = startPumper(this.url, this.pumpSockets);
+    if (hz > 0 && !this.pumper) {
+      this.pumper = startPumper(this.url, this.pumpSockets, (r) => this.handlers.onPump?.(r));
+    }
     if (this.pumper) this.pumper.postMessage({ hz });
     if (this.pumpTimer) clearInterval(this.pumpTimer);
     // While pumping, re-check the wanted rate now and then (messages re-check it too).

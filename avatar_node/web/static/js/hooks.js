@@ -8,6 +8,7 @@ export function createHooks(onError) {
     avatarReady: false,
     state: "idle", // idle | buffering | speaking
     lastError: null,
+    pump: null, // {open, sent, hz} from the pump worker (connection.js), null before it starts
     liveBitmaps: 0, // decoded frames not yet closed (the idle frame included): a leak check
     viseme: null, // the viseme heard now (AudioChunk.alignment), null without alignment
     face: null, // AvatarInfo.face: [x1, y1, x2, y2] of the enrolled face, or null

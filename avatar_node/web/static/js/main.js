@@ -120,6 +120,9 @@ function main() {
         hooks.error(`${kind} handler failed: ${e?.message || e}`);
       }
     },
+    onPump(report) {
+      hooks.pump = report; // {open, sent, hz}: the pump worker's connections and pings
+    },
     onStatus(state, detail) {
       if (state === "connected" && hooks.everConnected) hooks.stats.reconnects++;
       if (state === "connected") hooks.everConnected = true;

@@ -43,6 +43,7 @@ export class Player {
     // max_inflight_messages) but lets QoS 0 through. Such frames wait here, id -> Utterance.
     this.early = new Map();
     this.doneIds = [];
+    this.lastFrameRate = null; // the latest measured frame arrival rate (clock.js, gateOpen)
     this.showing = null; // "idle" | "frame" | "placeholder"
     this.state = "idle";
     this.idleLife = new IdleLife(this);

@@ -5,6 +5,7 @@
 // these connections, never ahead of the page's frames, and the timers run off the main thread.
 //
 // Messages from the page: {url, sockets} once, then {hz} whenever the wanted rate changes.
+// Messages to the page (twice a second while anything changed): {open, sent, hz}.
 
 const PINGREQ = new Uint8Array([0xc0, 0x00]);
 const TICK_MS = 4; // browsers run repeating timers at most about this often
@@ -20,6 +21,8 @@ let hz = 0;
 let timer = null;
 let credit = 0;
 let last = 0;
+let sent = 0;
+let reported = "";
 
 function connectPacket(clientId) {
   const id = new TextEncoder().encode(clientId);
@@ -49,7 +52,17 @@ function open(url, i, retryMs = RETRY_MIN_MS) {
 }
 
 function send(s) {
-  if (s && s.ready && s.ws.bufferedAmount < 4096) s.ws.send(PINGREQ);
+  if (s && s.ready && s.ws.bufferedAmount < 4096) {
+    s.ws.send(PINGREQ);
+    sent++;
+  }
+}
+
+function report() {
+  const r = { open: socks.filter((s) => s.ready).length, sent, hz };
+  const key = JSON.stringify(r);
+  if (key !== reported) self.postMessage(r);
+  reported = key;
 }
 
 function tick() {
@@ -65,6 +78,7 @@ self.onmessage = (ev) => {
     const n = Math.max(1, Math.min(8, m.sockets || 1));
     for (let i = 0; i < n; i++) open(m.url, i);
     setInterval(() => socks.forEach(send), IDLE_PING_MS);
+    setInterval(report, 500);
   }
   if (typeof m.hz === "number") {
     hz = Math.max(0, m.hz);

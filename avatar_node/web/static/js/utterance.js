@@ -1,6 +1,10 @@
 // One utterance as the kiosk buffers it: audio chunks by seq, frames sorted by seq, and the clock
 // segments that map media time (ms from the utterance start) to AudioContext time.
 
+const RATE_MIN_MS = 300; // arrival rates are measured over at least this long
+const RATE_WINDOW_MS = 1000; // the recent arrival rate looks this far back
+const ARRIVALS_KEPT = 64;
+
 export class Utterance {
   constructor(id, fps) {
     this.id = id;
@@ -24,6 +28,7 @@ export class Utterance {
     this.lastFrameAt = null; // wall ms of the latest frame
     this.firstFrameAt = null; // wall ms of the first frame, for the arrival-rate estimate
     this.firstFramePts = null;
+    this.arrivals = []; // [wall ms, highest pts so far] of the latest frames (rate estimate)
   }
 
   get started() {
@@ -76,12 +81,22 @@ export class Utterance {
     if (i >= 0) this.frameBytes -= this.frames.splice(i, 1)[0].bytes;
   }
 
-  /** Media-ms of frames received per wall-ms while frames were coming (null until measurable). */
+  /**
+   * Media-ms of frames received per wall-ms while frames were coming, null until measurable:
+   * the lower of the whole arrival's rate and the last RATE_WINDOW_MS's, so the burst a node
+   * sends ahead of its clock at the start does not hide a pipe that is slower than real time.
+   */
   frameRate() {
     if (this.firstFrameAt === null) return null;
     const wall = this.lastFrameAt - this.firstFrameAt;
-    if (wall < 300) return null;
-    return (this.maxPtsMs - this.firstFramePts) / wall;
+    if (wall < RATE_MIN_MS) return null;
+    const overall = (this.maxPtsMs - this.firstFramePts) / wall;
+    const a = this.arrivals;
+    let i = 0;
+    while (i < a.length - 1 && this.lastFrameAt - a[i][0] > RATE_WINDOW_MS) i++;
+    const span = this.lastFrameAt - a[i][0];
+    if (span < RATE_MIN_MS) return overall;
+    return Math.min(overall, (this.maxPtsMs - a[i][1]) / span);
   }
 
   addFrame(f, blob) {
@@ -94,6 +109,8 @@ export class Utterance {
       this.firstFramePts = f.ptsMs;
     }
     this.maxPtsMs = Math.max(this.maxPtsMs, f.ptsMs);
+    this.arrivals.push([now, this.maxPtsMs]);
+    if (this.arrivals.length > ARRIVALS_KEPT) this.arrivals.shift();
     if (f.final) this.framesFinal = true;
     const bytes = blob ? blob.size : 0;
     const entry = {
