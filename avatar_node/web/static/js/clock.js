@@ -2,7 +2,7 @@
 // scheduleAudio() starts audio chunks when they are decoded and enough frames are buffered,
 // drawDue() draws the newest frame whose due time has come.
 
-const START_MARGIN_S = 0.04; // scheduling slack ahead of ctx.currentTime (timer jitter)
+const START_MARGIN_S = 0.025; // scheduling slack ahead of ctx.currentTime (~2 audio buffers)
 const DRAW_LOOKAHEAD_S = 0.008; // ~half a 60 Hz refresh: a frame shows at the next vsync
 const LATE_DROP_FRAMES = 2; // a frame later than this many frame intervals is not drawn
 const DECODE_AHEAD = 25; // decoded ImageBitmaps kept ahead of the draw position (~1 s)
@@ -150,6 +150,11 @@ function startDecode(p, u, f) {
       p.hooks.error(`frame ${u.id}/${f.seq} undecodable: ${e?.message || e}`);
     },
   );
+}
+
+/** Starts decoding the first frames of `u` now (on arrival, not at the next animation frame). */
+export function decodeSoon(p, u) {
+  decodeAhead(p, u, u === p.queue[0] ? DECODE_AHEAD : DECODE_NEXT);
 }
 
 function decodeAhead(p, u, n) {

@@ -15,7 +15,7 @@
 // clock.js) and only the first AUDIO_DECODE_UTTERANCES utterances' audio.
 
 import { decodeAudio, held } from "./audio.js";
-import { closeBitmap, drawDue, heardTime, scheduleAudio } from "./clock.js";
+import { closeBitmap, decodeSoon, drawDue, heardTime, scheduleAudio } from "./clock.js";
 import { IdleLife } from "./idle.js";
 import { Utterance } from "./utterance.js";
 
@@ -159,6 +159,7 @@ export class Player {
     if (u.addFrame(f, new Blob([f.jpeg], { type: "image/jpeg" }))) {
       this.hooks.stats.framesReceived++;
       if (f.seq === 0) this.hooks.mark("frame0", f.id, 0);
+      if (!u.started && (u === this.queue[0] || u === this.queue[1])) decodeSoon(this, u);
       this.tick();
     }
   }
