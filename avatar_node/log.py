@@ -1,4 +1,8 @@
-"""structlog setup: console on a terminal, JSON otherwise; utterance ids are bound."""
+"""structlog setup: human-readable on a terminal, one JSON object per line otherwise.
+
+``node.log_format`` / ``--log-format``: ``auto`` (console on a TTY, JSON when stderr is not one),
+``console`` or ``json``. The CLI's own reports (the demo's summary) follow the same choice.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,26 @@ import sys
 
 import structlog
 
+_state = {"json": False}
+
+
+def use_json(fmt: str = "auto") -> bool:
+    """Whether ``fmt`` means JSON lines here (``auto``: when stderr is not a terminal)."""
+    return fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+
+
+def json_logs() -> bool:
+    """The choice the last :func:`setup_logging` made."""
+    return _state["json"]
+
 
 def setup_logging(level: str = "info", fmt: str = "auto") -> None:
-    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    as_json = use_json(fmt)
+    _state["json"] = as_json
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
     structlog.configure(
