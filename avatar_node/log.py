@@ -32,7 +32,24 @@ def setup_logging(level: str = "info", fmt: str = "auto") -> None:
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
+    # Libraries' stdlib log records get the same format, so the console holds one kind of line.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processor=renderer,
+            foreign_pre_chain=[
+                structlog.stdlib.add_logger_name,
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.stdlib.PositionalArgumentsFormatter(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if getattr(h, "_avatar_node", False) is False]
+    handler._avatar_node = True  # type: ignore[attr-defined]
+    root.handlers.append(handler)
+    root.setLevel(level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -14,7 +14,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..doctor import run_checks
 
     settings = load(args)
-    setup_logging("error", "console")  # the checks' lines are the report; loaders stay quiet
+    setup_logging("critical", "console")  # the check lines are the report: loaders stay quiet
     ok = True
     for check in run_checks(settings, voices=not args.skip_voices,
                             avatars=not args.skip_avatars):  # fmt: skip

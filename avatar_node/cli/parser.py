@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from .. import __version__
 from ..broker import DEMO_PORT, DEMO_WS_PORT
+from ..errors import EXIT_CONFIG
 
 DEFAULT_TEXT = (
     "Hello! I am your avatar. Send me text over MQTT and I will say it, with a face to match."
@@ -21,6 +23,13 @@ EPILOG = """exit codes:
 Every start-up failure is one line on stderr: the option, the problem (with the file), the fix."""
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors on one line too: the problem and where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"{self.prog}: {message}; see '{self.prog} --help'\n")
+
+
 def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE",
                    help="YAML config file (config/default.yaml documents every option; "
@@ -34,7 +43,7 @@ def _logs(p: argparse.ArgumentParser) -> None:
         help="console log lines: human-readable, or one JSON object per line; "
         "default node.log_format (auto: console on a terminal, JSON otherwise)",
     )
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"],
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error", "critical"],
                    help="least severe log level shown (default node.log_level: info)")  # fmt: skip
 
 
@@ -165,7 +174,7 @@ def _tools(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="avatar-node",
         description="Give a chatbot a talking face over MQTT: run the node, try it (demo, say, "
         "listen), check a set-up (doctor) or write the message schemas (schema).",
