@@ -1,8 +1,8 @@
 """``avatar-node doctor``: check everything ``run`` will load, the way ``run`` loads it.
 
 Each check gives one :class:`Check` (ok or not, the option it is about, one line of detail). The
-voices go through :class:`~avatar_node.pipeline.registry.VoiceRegistry` and the lip-sync engine
-and avatars through :class:`~avatar_node.pipeline.registry.AvatarRegistry`, the very classes the
+voices go through :class:`~avatar_node.models.VoiceRegistry` and the lip-sync engine
+and avatars through :class:`~avatar_node.models.AvatarRegistry`, the very classes the
 node uses, so a file that ``run`` cannot load fails here, naming the file and the reason.
 """
 
@@ -69,7 +69,7 @@ def _voice_option(settings: Settings, name: str, message: str) -> str:
 
 
 def check_voices(settings: Settings) -> Iterator[Check]:
-    from .pipeline.registry import VoiceRegistry
+    from .models import VoiceRegistry
 
     reg = VoiceRegistry(settings.voices)
     reg.load_all()
@@ -90,7 +90,7 @@ def check_voices(settings: Settings) -> Iterator[Check]:
 
 def check_avatars(settings: Settings) -> Iterator[Check]:
     """The lip-sync engine (its checkpoint), then every avatar enrolled for that engine."""
-    from .pipeline.registry import AvatarRegistry
+    from .models import AvatarRegistry
 
     ls = settings.lipsync
     reg = AvatarRegistry(settings.avatars, ls)
@@ -106,7 +106,8 @@ def check_avatars(settings: Settings) -> Iterator[Check]:
         reg = AvatarRegistry(settings.avatars, ls.model_copy(update={"engine": "viseme"}))
         reg.load_all()
     else:
-        yield Check(True, option, f"engine {reg.engine.name}"
+        engine = getattr(reg.engine, "name", "?")
+        yield Check(True, option, f"engine {engine}"
                     + (f" from {ls.checkpoint}" if ls.checkpoint else ""))  # fmt: skip
     for name, cfg in settings.avatars.items():
         source = cfg.source or "the bundled portrait"

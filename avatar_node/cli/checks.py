@@ -25,7 +25,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from ..schema import write
+    from ..wire.schema import write
 
     for path in write(Path(args.out)):
         print(path)

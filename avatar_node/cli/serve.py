@@ -79,7 +79,7 @@ def start_web(settings: Settings, node: Any = None) -> Any:
 
 def start_node(settings: Settings) -> Any:
     """The node, loaded and connected (as ``run`` has always built it)."""
-    from ..node import Node
+    from ..app import Node
 
     node = Node(settings)
     node.load()
