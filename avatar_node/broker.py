@@ -50,6 +50,7 @@ def mosquitto_path() -> str | None:
 def port_free(host: str, port: int) -> bool:
     """True when ``host:port`` can be bound now (nothing listens there)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind (TIME_WAIT ok)
         try:
             s.bind((host, port))
         except OSError:
@@ -152,8 +153,9 @@ class EmbeddedBroker:
             from amqtt.broker import Broker
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError("the demo's embedded broker needs amqtt: pip install amqtt") from exc
+        # amqtt logs every MQTT 5 CONNECT it refuses (clients then fall back) as an error.
         for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self._thread.start()
 
         async def boot() -> None:

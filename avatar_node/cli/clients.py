@@ -21,8 +21,8 @@ def _client(args: argparse.Namespace) -> Any:
     prefix = args.prefix or (demo.prefix if demo else "avatar")
     if demo is not None:
         print(f"avatar-node: using the demo's broker at {host}:{port}", file=sys.stderr)
-    return AvatarClient(host, port, prefix, username=args.username,
-                        password=args.password)  # fmt: skip
+    return AvatarClient(host, port, prefix, username=args.username, password=args.password,
+                        protocol=demo.protocol if demo else 5)  # fmt: skip
 
 
 def cmd_say(args: argparse.Namespace) -> int:

@@ -135,7 +135,7 @@ def _report(args: argparse.Namespace, settings: Settings, utt: Any, t0: float,
     if not args.once:  # with --once the broker stops now: nothing to try against
         lines += [
             '  try:     avatar-node say "Hello"   (finds this broker by itself)',
-            f"           mosquitto_pub -p {m.port} -t {prefix}/{channel}/say -m 'Hi'",
+            f"           mosquitto_pub -p {m.port} -q 1 -t {prefix}/{channel}/say -m 'Hi'",
         ]
     lines.append(f"  topics:  {prefix}/{channel}/say -> {prefix}/{channel}/audio, frames, "
                  "events\n")  # fmt: skip
@@ -152,8 +152,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             broker = _start_broker(args, settings)
             stack.callback(broker.stop)
             m = settings.mqtt
-            publish_demo(DemoBrokerInfo(m.host, m.port, broker.ws_port, m.topic_prefix,
-                                        settings.node.channels[0], os.getpid()))  # fmt: skip
+            publish_demo(
+                DemoBrokerInfo(
+                    m.host,
+                    m.port,
+                    broker.ws_port,
+                    m.topic_prefix,
+                    settings.node.channels[0],
+                    os.getpid(),
+                    m.protocol,
+                )
+            )
             stack.callback(withdraw_demo)
         node = start_node(settings)
         stack.callback(node.stop)

@@ -26,6 +26,8 @@ class DemoBrokerInfo:
     prefix: str
     channel: str
     pid: int
+    protocol: int = 5
+    """The MQTT version the broker speaks (311 for amqtt): clients skip the MQTT 5 attempt."""
 
 
 def demo_state_path() -> Path:
