@@ -146,6 +146,18 @@ def test_demo_then_readme_commands(kind, tmp_path):
                 120,
                 "mosquitto_pub's utterance",
             )
+        # Told the port (no discovery, so no protocol hint): MQTT 5 first, then the same fallback
+        # to 3.1.1 as the node's when the broker is amqtt.
+        again = subprocess.run(
+            [*python, "say", "Once more.", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            timeout=240,
+            capture_output=True,
+            text=True,
+        )
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout.splitlines()[0])["end"] == "finished"
         assert listen.interrupt() == 0
         listen = None
     finally:
