@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import structlog
 
@@ -62,6 +64,22 @@ def setup_logging(level: str = "info", fmt: str = "auto") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+@contextmanager
+def quiet(level: str = "critical") -> Iterator[None]:
+    """Only ``level`` and worse are logged inside; the previous set-up comes back after."""
+    config, root = structlog.get_config(), logging.getLogger()
+    old_level = root.level
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper()))
+    )
+    root.setLevel(level.upper())
+    try:
+        yield
+    finally:
+        structlog.configure(**config)
+        root.setLevel(old_level)
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from ..log import setup_logging
+from ..log import quiet
 from .serve import load
 
 
@@ -14,12 +14,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from ..doctor import run_checks
 
     settings = load(args)
-    setup_logging("critical", "console")  # the check lines are the report: loaders stay quiet
     ok = True
-    for check in run_checks(settings, voices=not args.skip_voices,
-                            avatars=not args.skip_avatars):  # fmt: skip
-        ok = ok and check.ok
-        print(check.line(), flush=True)
+    with quiet():  # the check lines are the report: the loaders' own logs would repeat them
+        for check in run_checks(settings, voices=not args.skip_voices,
+                                avatars=not args.skip_avatars):  # fmt: skip
+            ok = ok and check.ok
+            print(check.line(), flush=True)
     print("all checks passed" if ok else "some checks FAILED (see the FAIL lines)")
     return EXIT_OK if ok else EXIT_FAILED
 
