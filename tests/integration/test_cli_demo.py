@@ -167,3 +167,5 @@ def test_demo_then_readme_commands(kind, tmp_path):
     assert code == 0, "\n".join(demo.err[-20:])
     assert not (tmp_path / "demo.json").exists()
     assert not any("Traceback" in ln for ln in demo.err)
+    # --log-format json: the console holds one kind of line, the libraries' log records included.
+    assert all(_json(ln) for ln in demo.err + demo.lines if ln.strip()), demo.err + demo.lines
