@@ -29,10 +29,13 @@ log = get_logger("avatar_node.cli.demo")
 
 
 def _own_broker(args: argparse.Namespace, settings: Settings) -> bool:
+    """``auto``: the demo's own broker unless the configuration (file or ``AVATAR_MQTT__*``)
+    names one: sets ``mqtt.host`` or ``mqtt.port``, and the port is not 0."""
     if args.broker == "config":
         return False
-    if args.broker == "auto" and args.config is not None:
-        return settings.mqtt.port == 0  # mqtt.port 0: "start an embedded broker"
+    if args.broker == "auto":
+        named = settings.mqtt.model_fields_set & {"host", "port"}
+        return not named or settings.mqtt.port == 0
     return True
 
 

@@ -85,8 +85,8 @@ def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         choices=["auto", "mosquitto", "amqtt", "config"],
         default="auto",
         help="auto: the demo's own broker (mosquitto if installed, "
-        "else amqtt), unless --config names a broker (mqtt.port not 0); config: "
-        "the configured broker (default: %(default)s)",
+        "else amqtt), unless the configuration sets mqtt.host or mqtt.port (not 0); "
+        "config: the configured broker (default: %(default)s)",
     )
     p.add_argument(
         "--mqtt-port",
