@@ -37,9 +37,34 @@ class SayOptions(Inbound):
     @field_validator("meta")
     @classmethod
     def _meta_size(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None and len(json.dumps(v, ensure_ascii=False).encode()) > META_MAX_BYTES:
+        if v is None:
+            return v
+        if _depth(v) > META_MAX_DEPTH:
+            raise ValueError(f"meta nests deeper than {META_MAX_DEPTH} levels")
+        if len(json.dumps(v, ensure_ascii=False).encode()) > META_MAX_BYTES:
             raise ValueError(f"meta is larger than {META_MAX_BYTES} bytes serialized")
         return v
+
+
+META_MAX_DEPTH = 16
+"""Deepest nesting of ``meta`` (objects and arrays): it is echoed in every event, and serializers
+have recursion limits far below what 4 KiB of brackets can reach."""
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    """Nesting depth of a JSON value, stopping once past the limit (never recursing deeply)."""
+    stack = [(value, level)]
+    deepest = 0
+    while stack:
+        item, lv = stack.pop()
+        deepest = max(deepest, lv)
+        if deepest > META_MAX_DEPTH:
+            break
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        stack.extend((c, lv + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
 
 
 class SayRequest(SayOptions):
