@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import cv2
@@ -23,7 +25,7 @@ import numpy as np
 from .avatar_data import Avatar
 
 SLOT_S = 4.0
-IDLE_FPS = 4.0  # suggested rate of the idle stream (blink frames come on top, see idle_times)
+IDLE_FPS = 2.0  # rate of the idle stream's motion frames (blink frames come on top, idle_times)
 
 
 def _unit(seed: int, slot: int, salt: int) -> float:
@@ -35,12 +37,14 @@ class Life:
     """Blinks and idle motion for one avatar; ``apply`` works on any engine's output frame."""
 
     def __init__(self, avatar: Avatar, blink: bool = True, idle_motion: bool = True,
-                 seed: int | None = None) -> None:  # fmt: skip
+                 seed: int | None = None, idle_fps: float = IDLE_FPS) -> None:  # fmt: skip
         self.avatar = avatar
         self.blink = blink and bool(avatar.has_face[0])
         self.idle_motion = idle_motion
         self.seed = int(seed if seed is not None else np.random.SeedSequence().entropy % 2**31)  # type: ignore[operator]
-        self.idle_fps = IDLE_FPS
+        self.idle_fps = float(idle_fps)
+        self._idle: OrderedDict[tuple[float, ...], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     # ---- blinks ----
     def blink_at(self, slot: int) -> tuple[float, float]:
@@ -83,8 +87,8 @@ class Life:
         return (q(dx), q(dy + 0.3 * br), q(br))
 
     def key(self, t: float) -> tuple[float, float, float, float]:
-        """What the frame at ``t`` looks like: equal keys, equal idle frames."""
-        return (*self.motion(t), round(self.closure(t) * 8) / 8)
+        """What the frame at ``t`` looks like: equal keys, equal frames."""
+        return (*self.motion(t), _lid(self.closure(t)))
 
     def changed(self, t_prev: float, t: float) -> bool:
         return self.key(t_prev) != self.key(t)
@@ -106,24 +110,36 @@ class Life:
     def apply(self, frame: np.ndarray, t: float, index: int = 0) -> np.ndarray:
         """``frame`` (avatar frame ``index``'s geometry) with life at ``t``; a new array."""
         out = frame
-        c = self.closure(t)
-        if c > 0.02 and self.avatar.has_face[index % self.avatar.n_frames]:
+        c = _lid(self.closure(t))
+        if c > 0 and self.avatar.has_face[index % self.avatar.n_frames]:
             out = out.copy()
             for eye in self.avatar.eye_boxes(index):
-                _close_eye(out, eye, round(c * 16) / 16)
+                _close_eye(out, eye, c)
         dx, dy, br = self.motion(t)
         if dx or dy or br:
             out = _move(out, self.avatar.boxes[index % self.avatar.n_frames], dx, dy, br)
         return out if out is not frame else frame.copy()
 
     def idle_frame(self, t: float) -> np.ndarray:
-        """The resting frame with life at ``t`` (cached by :meth:`key`)."""
-        return _idle(self, self.key(t), t).copy()
+        """The resting frame with life at ``t`` (a new array; the last frames are cached by
+        :meth:`key`, so a blink or a sway that comes back costs no warp)."""
+        key = self.key(t)
+        with self._lock:
+            frame = self._idle.get(key)
+            if frame is not None:
+                self._idle.move_to_end(key)
+                return frame.copy()
+        frame = self.apply(self.avatar.idle_frame, t)
+        with self._lock:
+            self._idle[key] = frame
+            while len(self._idle) > 32:
+                self._idle.popitem(last=False)
+        return frame.copy()
 
 
-@lru_cache(maxsize=32)
-def _idle(life: Life, key: tuple[float, ...], t: float) -> np.ndarray:
-    return life.apply(life.avatar.idle_frame, t)
+def _lid(closure: float) -> float:
+    """Closure quantised to 1/8 (what :meth:`Life.key` and :meth:`Life.apply` both use)."""
+    return round(closure * 8) / 8
 
 
 def _close_eye(frame: np.ndarray, eye: np.ndarray, c: float) -> None:
