@@ -184,11 +184,20 @@ def _weights(shape: tuple[int, int], box: tuple[int, ...]) -> tuple[np.ndarray, 
 def _move(frame: np.ndarray, box: np.ndarray, dx: float, dy: float, br: float) -> np.ndarray:
     h, w = frame.shape[:2]
     b = tuple(int(v) for v in box) if box[0] >= 0 else (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
-    head, body = _weights((h, w), b)
-    base_x, base_y = _grid(h, w)
+    m1, m2 = _maps((h, w), b, dx, dy, br)
+    return cv2.remap(frame, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@lru_cache(maxsize=32)
+def _maps(shape: tuple[int, int], box: tuple[int, ...], dx: float, dy: float,
+          br: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Fixed-point remap maps of one (quantised) displacement: the motion changes every few
+    frames, so during speech most frames reuse the maps of the previous one."""
+    head, body = _weights(shape, box)
+    base_x, base_y = _grid(*shape)
     map_x = base_x - dx * head
     map_y = base_y - dy * head + br * body
-    return cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
 
 
 @lru_cache(maxsize=4)
