@@ -44,6 +44,7 @@ class Life:
         self.seed = int(seed if seed is not None else np.random.SeedSequence().entropy % 2**31)  # type: ignore[operator]
         self.idle_fps = float(idle_fps)
         self._idle: OrderedDict[tuple[float, ...], np.ndarray] = OrderedDict()
+        self._bases: OrderedDict[tuple[float, ...], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     # ---- blinks ----
@@ -115,10 +116,39 @@ class Life:
             out = out.copy()
             for eye in self.avatar.eye_boxes(index):
                 _close_eye(out, eye, c)
-        dx, dy, br = self.motion(t)
-        if dx or dy or br:
-            out = _move(out, self.avatar.boxes[index % self.avatar.n_frames], dx, dy, br)
+        disp = self.motion(t)
+        if any(disp):
+            out = self._moved(out, index % self.avatar.n_frames, disp)
         return out if out is not frame else frame.copy()
+
+    def _moved(self, frame: np.ndarray, i: int, disp: tuple[float, float, float]) -> np.ndarray:
+        """``frame`` under the head/breath warp. For a still avatar the warped photo is cached
+        per displacement and only the part of ``frame`` that differs from the photo (the mouth,
+        blinking eyes) is warped again: the same pixels as warping the whole frame."""
+        box = self.avatar.boxes[i]
+        if not self.avatar.is_still:
+            return _move(frame, box, *disp)
+        with self._lock:
+            base = self._bases.get(disp)
+        if base is None:
+            base = _move(self.avatar.frames[i], box, *disp)
+            with self._lock:
+                self._bases[disp] = base
+                while len(self._bases) > 8:
+                    self._bases.popitem(last=False)
+        h, w = frame.shape[:2]
+        diff = cv2.absdiff(frame, self.avatar.frames[i]).reshape(h, w * 3)
+        x, y, bw, bh = cv2.boundingRect(diff)
+        out = base.copy()
+        if bw == 0 or bh == 0:
+            return out
+        pad = int(math.ceil(sum(abs(v) for v in disp))) + 2  # the farthest a pixel moves, +2
+        x1, x2 = max(0, x // 3 - pad), min(w, (x + bw + 2) // 3 + pad)
+        y1, y2 = max(0, y - pad), min(h, y + bh + pad)
+        m1, m2 = _maps((h, w), _box(box, h, w), *disp)
+        out[y1:y2, x1:x2] = cv2.remap(frame, m1[y1:y2, x1:x2], m2[y1:y2, x1:x2], cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return out
 
     def idle_frame(self, t: float) -> np.ndarray:
         """The resting frame with life at ``t`` (a new array; the last frames are cached by
@@ -181,10 +211,14 @@ def _weights(shape: tuple[int, int], box: tuple[int, ...]) -> tuple[np.ndarray, 
     return head, body.astype(np.float32)
 
 
+def _box(box: np.ndarray, h: int, w: int) -> tuple[int, ...]:
+    """The face box, or the middle of the frame for a frame without a face."""
+    return tuple(int(v) for v in box) if box[0] >= 0 else (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
+
+
 def _move(frame: np.ndarray, box: np.ndarray, dx: float, dy: float, br: float) -> np.ndarray:
     h, w = frame.shape[:2]
-    b = tuple(int(v) for v in box) if box[0] >= 0 else (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
-    m1, m2 = _maps((h, w), b, dx, dy, br)
+    m1, m2 = _maps((h, w), _box(box, h, w), dx, dy, br)
     return cv2.remap(frame, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
