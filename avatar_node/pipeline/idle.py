@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..lipsync.avatar_data import Avatar
 from ..lipsync.life import Life
 from ..log import get_logger
 from ..media.jpeg import encode_jpeg
@@ -126,6 +127,24 @@ class IdleAnimator:
             self._wake.clear()
 
 
+class Lives:
+    """The :class:`Life` of each channel's avatar: one per (channel, avatar), made on first use,
+    so the idle animator and the video stage of a channel share one blink schedule."""
+
+    def __init__(self, blink: bool = True, idle_motion: bool = True) -> None:
+        self.blink, self.idle_motion = blink, idle_motion
+        self._lives: dict[str, Life] = {}
+        self._lock = threading.Lock()
+
+    def get(self, channel: str, avatar: Avatar) -> Life:
+        with self._lock:
+            life = self._lives.get(channel)
+            if life is None or life.avatar is not avatar:  # a new avatar: a new face to animate
+                life = Life(avatar, blink=self.blink, idle_motion=self.idle_motion)
+                self._lives[channel] = life
+            return life
+
+
 def next_change(life: Life, now: float) -> float:
     """The next idle tick after ``now`` or, if sooner, the next closed or reopened blink frame."""
     tick = 1.0 / max(life.idle_fps, 0.1)
@@ -138,4 +157,4 @@ def next_change(life: Life, now: float) -> float:
     return due
 
 
-__all__ = ["IdleAnimator", "next_change"]
+__all__ = ["IdleAnimator", "Lives", "next_change"]

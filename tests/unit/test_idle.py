@@ -166,3 +166,14 @@ def test_the_thread_sends_frames_and_stops(avatar: Avatar) -> None:
     assert anim.sent("x") == count
     pts = [p for p, _ in rec.of("x")]
     assert pts == sorted(pts)
+
+
+def test_lives_keeps_one_life_per_channel_and_avatar(avatar: Avatar, tmp_path) -> None:
+    from avatar_node.pipeline.idle import Lives
+
+    lives = Lives(blink=True, idle_motion=False)
+    a = lives.get("a", avatar)
+    assert lives.get("a", avatar) is a and lives.get("b", avatar) is not a
+    assert a.blink and not a.idle_motion
+    other = enrol_avatar(size=256, cache_dir=tmp_path)
+    assert lives.get("a", other) is not a and lives.get("a", other).avatar is other
