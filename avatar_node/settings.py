@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -146,8 +146,15 @@ class AvatarSettings(_Section):
     """Face box ``[x1, y1, x2, y2]`` in pixels; skips face detection."""
     pads: tuple[int, int, int, int] = (0, 10, 0, 0)
     """Padding around the detected face ``[top, bottom, left, right]`` in pixels."""
-    size: int | None = Field(None, ge=64, le=2048)
-    """Output size: resize the avatar so its longer side has this many pixels (all engines)."""
+    size: (
+        Annotated[int, Field(ge=64, le=2048)]
+        | tuple[Annotated[int, Field(ge=64, le=2048)], Annotated[int, Field(ge=64, le=2048)]]
+        | None
+    ) = None
+    """Output size of every engine's frames: an int resizes the avatar so its longer side has
+    this many pixels; ``[width, height]`` resizes it to exactly that; none: the file's own size.
+    Face, mouth and eyes are found on the resized frames (``face_box``/``mouth_box``/``eyes``
+    are in output pixels)."""
     jpeg_quality: int = Field(80, ge=10, le=100)
     mouth_box: tuple[int, int, int, int] | None = None
     """Lips ``[x1, y1, x2, y2]`` in output pixels; skips mouth detection."""
