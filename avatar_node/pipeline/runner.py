@@ -19,6 +19,7 @@ from ..memory import release_memory
 from ..models import AvatarRegistry, VoiceRegistry
 from .cache import PhraseCache
 from .channel import ChannelQueue, Utterance
+from .idle import Lives
 from .items import AudioSegment, CachedSegment, EndType, EventKind, Mode, Segment, UtteranceEnd
 from .sink import Outlets
 from .status import ChannelStatus
@@ -44,6 +45,7 @@ class ChannelRunner:
         sample_format: str = "pcm_s16le",
         cache: PhraseCache | None = None,
         frame_lead_s: float = 0.0,
+        lives: Lives | None = None,
     ):
         self.name = name
         self.queue = queue_
@@ -61,7 +63,9 @@ class ChannelRunner:
             self.cache,
             engine.name if engine is not None else "noframes",
         )
-        self.video = VideoStage(name, outlets, status, avatars, jpeg, max_lead_s=frame_lead_s)
+        self.video = VideoStage(
+            name, outlets, status, avatars, jpeg, max_lead_s=frame_lead_s, lives=lives
+        )
         self._handoff: queue.Queue[Segment] = queue.Queue(maxsize=4)
         self._current: Utterance | None = None
         self._lock = threading.Lock()

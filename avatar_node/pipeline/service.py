@@ -15,12 +15,13 @@ from functools import partial
 
 from ..errors import AvatarError, BadRequest, ConfigError, TextTooLong, UnknownAvatar
 from ..log import get_logger
-from ..media.jpeg import JpegPool, encode_jpeg
+from ..media.jpeg import JpegPool
 from ..models import AvatarRegistry, VoiceRegistry
 from ..settings import Settings
 from .cache import PhraseCache
 from .channel import ChannelQueue, SentenceSource, Utterance
-from .items import AvatarOut, EventKind, PipelineEvent, PlayCommand, SayCommand
+from .faces import ChannelFaces
+from .items import EventKind, PipelineEvent, PlayCommand, SayCommand
 from .runner import ChannelRunner
 from .sink import Outlets, PipelineSink
 from .status import ChannelStatus
@@ -41,11 +42,10 @@ class Pipeline:
         self.outlets = Outlets()
         self.jpeg = JpegPool(workers=2)
         self.cache = PhraseCache(int(settings.node.phrase_cache_mb * 1024 * 1024))
-        self.channel_avatar: dict[str, str] = dict.fromkeys(
-            settings.node.channels, settings.node.default_avatar
-        )
-        """The avatar each channel shows by default (changeable at run time, e.g. from HA)."""
         self.runners: dict[str, ChannelRunner] = {}
+        self.faces = ChannelFaces(settings, avatars, self.outlets, self.is_speaking)
+        self.channel_avatar = self.faces.channel_avatar
+        """The avatar each channel shows by default (changeable at run time, e.g. from HA)."""
         self._streams: dict[tuple[str, str], Utterance] = {}
         self._ended: dict[str, OrderedDict[str, None]] = {c: OrderedDict() for c in self.channels}
         # Re-entrant: a replace cancels queued streams, whose end hook takes it again.
@@ -85,13 +85,16 @@ class Pipeline:
                 sample_format=n.sample_format,
                 cache=self.cache,
                 frame_lead_s=n.frame_lead_s,
+                lives=self.faces.lives,
             )
 
     def start(self) -> None:
         for runner in self.runners.values():
             runner.start()
+        self.faces.start()
 
     def close(self) -> None:
+        self.faces.stop()
         for runner in self.runners.values():
             runner.stop()
         self.jpeg.close()
@@ -172,48 +175,24 @@ class Pipeline:
 
     def set_channel_avatar(self, channel: str, avatar: str) -> None:
         """Switch a channel's default avatar; announces it to the sinks."""
-        if self.avatars is not None:
-            self.avatars.get(avatar)  # raises UnknownAvatar / EngineError
-        self.channel_avatar[channel] = avatar
-        self.publish_avatar(channel)
+        self.faces.set(channel, avatar)
+
+    def idle_jpeg(self, channel: str) -> bytes | None:
+        """The resting frame the channel shows now (None without avatars)."""
+        return self.faces.idle_jpeg(channel)
 
     def announce(self) -> None:
         """Tell the sinks every channel's state and avatar (on (re)connect)."""
         for name in self.runners:
             self.publish_state(name)
-            self.publish_avatar(name)
+            self.faces.publish(name)
 
     def publish_state(self, channel: str) -> None:
         self.outlets.state(self._runner(channel).status.view())
 
-    def publish_avatar(self, channel: str) -> None:
-        if self.avatars is None or self.avatars.engine is None:
-            return
-        idle = self.idle_jpeg(channel)
-        if idle is None:
-            return
-        name = self.channel_avatar[channel]
-        avatar = self.avatars.get(name)
-        face = None
-        if avatar.face is not None:
-            x1, y1, x2, y2 = (int(v) for v in avatar.face)
-            face = (x1, y1, x2, y2)
-        engine = self.avatars.engine.name
-        info = AvatarOut(channel, name, avatar.width, avatar.height, avatar.fps, engine, face)
-        self.outlets.avatar(info, idle)
-
-    def idle_jpeg(self, channel: str) -> bytes | None:
-        """The resting frame the channel shows now (None without avatars)."""
-        if self.avatars is None or channel not in self.channel_avatar:
-            return None
-        try:
-            avatar = self.avatars.get(self.channel_avatar[channel])
-        except AvatarError:
-            return None
-        return encode_jpeg(avatar.idle_frame, avatar.jpeg_quality)
-
     def is_speaking(self, channel: str) -> bool:
-        return self._runner(channel).current is not None
+        runner = self.runners.get(channel)
+        return runner is None or runner.current is not None
 
     # ---------------------------------------------------------------- internals
 

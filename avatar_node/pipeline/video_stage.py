@@ -19,6 +19,7 @@ from ..media.jpeg import JpegPool
 from ..models import AvatarRegistry
 from .channel import Utterance
 from .clock import frame_span, pts_ms
+from .idle import Lives
 from .items import AudioSegment, CachedSegment, FrameOut
 from .sink import Outlets
 from .status import ChannelStatus
@@ -35,8 +36,11 @@ class VideoStage:
         avatars: AvatarRegistry | None,
         jpeg: JpegPool,
         max_lead_s: float = 0.0,
+        lives: Lives | None = None,
     ):
         self.channel = channel
+        self.lives = lives
+        """Blinks and idle motion, shared with the idle animator (one blink schedule)."""
         self.outlets = outlets
         self.status = status
         self.avatars = avatars
@@ -58,8 +62,18 @@ class VideoStage:
         end = first + max(count, 1)
         pending: deque[tuple[FrameOut, Future[bytes]]] = deque()
 
+        life = self.lives.get(self.channel, avatar) if self.lives is not None else None
+        clock = utt.clock_start if utt.clock_start is not None else time.monotonic()
+
         def queue(batch: np.ndarray, start: int) -> None:
             h, w = batch.shape[1:3]
+            if life is not None:  # blinks go on while the avatar speaks (life's clock)
+                batch = np.stack(
+                    [
+                        life.apply(img, clock + (start + i) / fps, start + i)
+                        for i, img in enumerate(batch)
+                    ]
+                )
             for i, fut in enumerate(self.jpeg.submit_each(batch, avatar.jpeg_quality)):
                 seq = start + i
                 frame = FrameOut(
