@@ -50,7 +50,7 @@ def _start_web(settings: Settings, node: Any = None) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .node import Node
+    from .app import Node
 
     settings = _settings(args)
     setup_logging(settings.node.log_level, settings.node.log_format)
@@ -75,7 +75,7 @@ def _port_open(host: str, port: int) -> bool:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .client import AvatarClient
-    from .node import Node
+    from .app import Node
 
     settings = _settings(args)
     setup_logging(settings.node.log_level, settings.node.log_format)
@@ -218,7 +218,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
           f"threads={torch.get_num_threads()}")  # fmt: skip
     check("broker", lambda: _check_broker(settings))
     check("espeak-ng", _check_espeak)
-    from .pipeline.registry import VoiceRegistry
+    from .models import VoiceRegistry
 
     def voices() -> str:
         reg = VoiceRegistry(settings.voices)
@@ -246,7 +246,7 @@ def _check_espeak() -> str:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .schema import write
+    from .wire.schema import write
 
     for path in write(Path(args.out)):
         print(path)

@@ -18,6 +18,8 @@ import numpy as np
 from ..media.alignment import Phone
 
 if TYPE_CHECKING:
+    from .cache import CachedChunk
+    from .channel import Utterance
     from .sink import PipelineSink
 
 
@@ -200,3 +202,44 @@ class ChannelView:
     avatars: Sequence[str]
     fps: float
     metrics: MetricsView = field(default_factory=MetricsView)
+
+
+# ---------------------------------------------------------------- between the stages
+
+
+@dataclass(frozen=True)
+class AudioSegment:
+    """One chunk of an utterance's sound on its sample clock, handed to the video stage."""
+
+    utt: Utterance
+    seq: int
+    audio: np.ndarray
+    """float32 mono: what the lip-sync engine hears."""
+    sample_rate: int
+    start_sample: int
+    final: bool
+    phones: tuple[Phone, ...] | None = None
+    """Alignment on the segment's own clock (ms from its first sample), when known."""
+
+
+@dataclass(frozen=True)
+class CachedSegment:
+    """A chunk replayed from the phrase cache: its frames go out as they were rendered."""
+
+    utt: Utterance
+    chunk: CachedChunk
+    final: bool
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    """The last item of an utterance: the video stage sends its end event after its frames."""
+
+    utt: Utterance
+    type: EndType
+    code: str | None = None
+    message: str | None = None
+    detail: dict[str, object] | None = None
+
+
+Segment = AudioSegment | CachedSegment | UtteranceEnd

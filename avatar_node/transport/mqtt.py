@@ -31,7 +31,7 @@ from .connection import (
     no_delay,
 )
 from .flow import QOS0_WAIT_S, OutgoingFlow, Priority, default_priority
-from .topics import Topics
+from ..wire.topics import Topics
 
 __all__ = ["FALLBACK_AFTER_S", "QOS0_WAIT_S", "MessageHandler", "MqttTransport", "Priority"]
 

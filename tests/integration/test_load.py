@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from avatar_node.client import AvatarClient
-from avatar_node.node import Node
+from avatar_node.app import Node
 from tests.conftest import Broker
 from tests.integration.conftest import node_settings
 

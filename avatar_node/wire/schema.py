@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from . import __version__
-from .messages import ALL_MESSAGES, CONTRACT_VERSION
+from .. import __version__
+from . import ALL_MESSAGES, CONTRACT_VERSION
 
 # (channel key, address, message, direction from the node's side, qos, retained, description)
 CHANNELS: list[tuple[str, str, str, str, int, bool, str]] = [
@@ -83,7 +83,7 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "avatar-node MQTT contract",
             "version": f"{CONTRACT_VERSION}.0.0",
-            "description": f"Generated from avatar_node.messages (avatar-node {__version__}).",
+            "description": f"Generated from avatar_node.wire (avatar-node {__version__}).",
         },
         "defaultContentType": "application/json",
         "channels": channels,
