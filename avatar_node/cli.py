@@ -74,8 +74,8 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .client import AvatarClient
     from .app import Node
+    from .client import AvatarClient
 
     settings = _settings(args)
     setup_logging(settings.node.log_level, settings.node.log_format)

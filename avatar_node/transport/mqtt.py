@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 
 from ..log import get_logger
 from ..settings import MqttSettings
+from ..wire.topics import Topics
 from .connection import (
     FALLBACK_AFTER_S,
     BrokerOptions,
@@ -31,7 +32,6 @@ from .connection import (
     no_delay,
 )
 from .flow import QOS0_WAIT_S, OutgoingFlow, Priority, default_priority
-from ..wire.topics import Topics
 
 __all__ = ["FALLBACK_AFTER_S", "QOS0_WAIT_S", "MessageHandler", "MqttTransport", "Priority"]
 

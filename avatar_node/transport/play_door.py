@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import AvatarError, BadAudio, BadRequest
 from ..log import get_logger
 from ..media.pcm import PcmFormat
-from ..messages import decode_text, parse_json_object, peek_id
 from ..pipeline.audio_in import StreamSource, WavSource
 from ..pipeline.items import AudioSource, Mode, PlayCommand
+from ..wire.parse import decode_text, parse_json_object, peek_id
 from ..wire.play import (
     AudioStreamChunk,
     AudioStreamStart,
@@ -29,7 +30,8 @@ from ..wire.play import (
 )
 
 if TYPE_CHECKING:
-    from ..settings import NodeSettings
+    from ..settings import NodeSettings, Settings
+    from ..wire.topics import Topics
 
 log = get_logger(__name__)
 
@@ -43,6 +45,17 @@ class PlayPipeline(Protocol):
     def submit(self, cmd: PlayCommand) -> Any: ...
 
     def reject(self, channel: str, id: str | None, exc: AvatarError) -> None: ...
+
+
+class PlayNode(PlayPipeline, Protocol):
+    """The part of the node's port (``integrations.port.NodePort``) the installed door uses."""
+
+    settings: Settings
+    topics: Topics
+
+    def subscribe(
+        self, topic: str, handler: Callable[[str, bytes], None], qos: int = 1
+    ) -> None: ...
 
 
 def _command(channel: str, id: str, opts: PlayOptions, source: AudioSource) -> PlayCommand:
@@ -165,3 +178,27 @@ class PlayStreams:
             for entry in self._open.values():
                 entry.source.finish()
             self._open.clear()
+
+
+class PlayDoor:
+    """Both topics of every channel, installed on a node through its port (before start)."""
+
+    def __init__(self, node: PlayNode):
+        self.node = node
+        self.streams = PlayStreams(node, node.settings.node)
+
+    def install(self) -> None:
+        for channel in self.node.settings.node.channels:
+            self.node.subscribe(self.node.topics.channel(channel, "play"), self._play)
+            self.node.subscribe(self.node.topics.channel(channel, "play/stream"), self._stream)
+
+    def _channel(self, topic: str) -> str:
+        parts = self.node.topics.split(topic)
+        assert parts is not None  # only our own exact topics are routed here
+        return parts[0]
+
+    def _play(self, topic: str, payload: bytes) -> None:
+        handle_play(self.node, self._channel(topic), payload, self.node.settings.node)
+
+    def _stream(self, topic: str, payload: bytes) -> None:
+        self.streams.handle(self._channel(topic), payload)

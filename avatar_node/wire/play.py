@@ -15,29 +15,18 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 
 from ..errors import BadRequest, PayloadTooLarge
-from ..messages import (
-    ID_PATTERN,
-    META_MAX_BYTES,
-    Inbound,
-    decode_text,
-    new_id,
-    parse_json_object,
-    validation_message,
-)
+from .base import ID_PATTERN, META_MAX_BYTES, Inbound, new_id
+from .parse import decode_text, parse_json_object, validation_message
 
 StreamSampleFormat = Literal["pcm_s16le", "pcm_s24le", "pcm_s32le", "f32le"]
 _WIDTH_FORMAT: dict[int, StreamSampleFormat] = {2: "pcm_s16le", 3: "pcm_s24le", 4: "pcm_s32le"}
 FORMAT_WIDTH = {"pcm_s16le": 2, "pcm_s24le": 3, "pcm_s32le": 4, "f32le": 4}
 
 
-class _Strict(Inbound):
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class PlayOptions(_Strict):
+class PlayOptions(Inbound):
     """Optional fields of ``play`` and of a ``play/stream`` start (as in SayRequest)."""
 
     text: str | None = Field(
@@ -102,7 +91,7 @@ class AudioStreamStart(PlayOptions):
         return self.sample_format
 
 
-class AudioStreamChunk(_Strict):
+class AudioStreamChunk(Inbound):
     """``play/stream`` ``chunk``: raw interleaved frames (Wyoming ``audio-chunk``)."""
 
     type: Literal["chunk"]
@@ -110,7 +99,7 @@ class AudioStreamChunk(_Strict):
     pcm: str = Field(..., description="Base64 of raw PCM frames in the start's format.")
 
 
-class AudioStreamStop(_Strict):
+class AudioStreamStop(Inbound):
     """``play/stream`` ``stop``: the stream is complete (Wyoming ``audio-stop``)."""
 
     type: Literal["stop"]

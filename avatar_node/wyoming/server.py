@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from typing import TYPE_CHECKING
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
@@ -18,15 +19,18 @@ from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from ..errors import AvatarError
+from ..errors import AvatarError, ConfigError
 from ..log import get_logger
-from ..messages import check_text
+from ..wire.parse import check_text
 from .bridge import WyomingPipeline
 from .info import build_info, tts_program
 from .settings import WyomingSettings
 from .snd import Playback
 from .speak import Speech, send_error
 from .upstream import Relay, upstream_info
+
+if TYPE_CHECKING:
+    from ..settings import NodeSettings
 
 log = get_logger(__name__)
 
@@ -254,3 +258,14 @@ class WyomingServer:
         asyncio.run_coroutine_threadsafe(shutdown(), loop)
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def serve(pipeline: WyomingPipeline, wyoming: WyomingSettings, node: NodeSettings) -> WyomingServer:
+    """Start the Wyoming door on ``pipeline`` (``wyoming.enabled`` is the caller's check)."""
+    if wyoming.channel not in node.channels:
+        raise ConfigError(f"wyoming.channel {wyoming.channel!r} is not in node.channels")
+    door = Door(pipeline, wyoming, default_voice=node.default_voice,
+                max_text_chars=node.max_text_chars)  # fmt: skip
+    server = WyomingServer(door)
+    server.start()
+    return server

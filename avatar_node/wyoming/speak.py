@@ -90,8 +90,10 @@ class Speech:
         log.info("wyoming request queued", id=self.id, streaming=self.streaming)
 
     def push(self, text: str, final: bool = False) -> None:
-        if not self.done:
-            self.pipeline.push(self.channel, self.id, text, final)
+        """Append streamed text (``final``: the stream's end)."""
+        if not self.done and self.sink is not None:
+            self.pipeline.push(say_command(self.channel, self.id, self.sink, text=text,
+                                           streaming=True), final)  # fmt: skip
 
     def cancel(self) -> None:
         """The client went away: stop the utterance (playing or queued)."""

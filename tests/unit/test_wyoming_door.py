@@ -80,8 +80,9 @@ class FakePipeline:
         else:
             self.texts[cmd.id] = ""
 
-    def push(self, channel: str, id: str, delta: str, final: bool) -> None:
-        self.texts[id] += delta
+    def push(self, cmd: SayCommand, final: bool) -> None:
+        id = cmd.id
+        self.texts[id] += cmd.text
         if final:
             cmd = next(c for c in self.commands if c.id == id)
             threading.Thread(target=self._speak, args=(cmd, self.texts[id]), daemon=True).start()
