@@ -113,7 +113,13 @@ class PlayStreams:
         try:
             part = parse_stream_part(payload, self.settings.max_payload_bytes)
         except AvatarError as exc:
-            self.pipeline.reject(channel, _payload_id(payload), exc)
+            pid = _payload_id(payload)
+            with self._lock:
+                if pid is not None and (channel, pid) in self._open:
+                    # The id is an accepted utterance: only this message is rejected.
+                    msg = f"play/stream message for id {pid!r} dropped: {exc.message}"
+                    exc, pid = AvatarError(msg, code=exc.code), None
+            self.pipeline.reject(channel, pid, exc)
             return
         key = (channel, part.id)
         with self._lock:

@@ -141,7 +141,9 @@ def test_broker_killed_mid_utterance_every_accepted_id_ends_once(
         wait(lambda: any(e["type"] == "sentence" and e["id"] == "busy" for e in obs.events()),
              30, "first sentence of busy")  # fmt: skip
         wait_autosave(broker, t_sessions)  # both sessions must be on disk to survive SIGKILL
-        assert node.pipeline.runners["default"].status.current == "busy", "busy ended before the kill"
+        assert node.pipeline.runners["default"].status.current == "busy", (
+            "busy ended before the kill"
+        )
         kill(broker)
         wait(lambda: not node.transport.connected.is_set(), 10, "node noticing the broker died")
         time.sleep(1.0)  # the node keeps speaking while offline

@@ -150,8 +150,6 @@ def _readable_id(payload: bytes) -> str | None:
     return value if isinstance(value, str) and ID_RE.match(value) else None
 
 
-
-
 def test_adversarial_payloads_on_every_inbound_topic(
     private_broker, prefix, bundled_voices
 ) -> None:

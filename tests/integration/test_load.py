@@ -38,8 +38,6 @@ shapes, allocator arenas). ``bench/soak.py`` shows whether it levels off over 30
 MAX_OUTGOING = 50
 
 
-
-
 def _start(broker: Broker, prefix: str, voices: Any, avatars: bool, **sections: Any) -> Node:
     node = Node(node_settings(broker, prefix, **sections), load_avatars=avatars, voices=voices)
     node.start(connect_timeout=15)

@@ -156,8 +156,12 @@ def test_bad_input_is_rejected_and_node_keeps_serving(make_node, client, collect
         ev = collector.all_events[n]
         assert (ev["type"], ev["code"], ev["id"]) == ("rejected", code, utt_id), ev
         assert ev["message"]
-    for topic, payload in [("control", b"not json"), ("control", b'{"action": "dance"}'),
-                           ("say/stream", b'{"delta": "no id"}'), ("say/stream", b"[]")]:
+    for topic, payload in [
+        ("control", b"not json"),
+        ("control", b'{"action": "dance"}'),
+        ("say/stream", b'{"delta": "no id"}'),
+        ("say/stream", b"[]"),
+    ]:
         n = len(collector.all_events)
         client.publish(f"{prefix}/default/{topic}", payload)
         collector.wait_for(lambda c, n=n: len(c.all_events) > n, 10)
