@@ -13,9 +13,11 @@ import pytest
 import soundfile as sf
 
 from avatar_node.media.pcm import parse_wav, wrap_pcm
-from tests.integration.audio_doors import audio_node, check_media, espeak_16k  # noqa: F401
+from tests.integration import audio_doors
+from tests.integration.audio_doors import check_media
 
 pytestmark = pytest.mark.integration
+audio_node, espeak_16k = audio_doors.audio_node, audio_doors.espeak_16k  # the fixtures
 
 
 def stereo_f32_44k(mono16k: bytes) -> bytes:
@@ -115,8 +117,8 @@ def test_stream_lip_sync_starts_before_stop(audio_node, client, collector, espea
     check_media(utt, parsed.pcm)
 
 
-def long_wav(espeak_16k: bytes, times: int = 6) -> bytes:
-    parsed = parse_wav(espeak_16k)
+def long_wav(wav: bytes, times: int = 6) -> bytes:
+    parsed = parse_wav(wav)
     return wrap_pcm(parsed.pcm * times, parsed.fmt)
 
 
