@@ -85,8 +85,8 @@ def wyoming_utterance(collector: Any, n: int = 1, timeout: float = 120) -> Any:
     """The n-th utterance the Wyoming door queued on the channel, once it ended."""
 
     def ids(c: Any) -> list[str]:
-        return [e["id"] for e in c.all_events
-                if e["type"] == "queued" and (e.get("meta") or {}).get("door") == "wyoming"]  # fmt: skip
+        queued = [e for e in c.all_events if e["type"] == "queued"]
+        return [e["id"] for e in queued if (e.get("meta") or {}).get("door") == "wyoming"]
 
     collector.wait_for(lambda c: len(ids(c)) >= n, timeout)
     return collector.wait_end(ids(collector)[n - 1], timeout)
