@@ -198,3 +198,22 @@ def test_every_bad_input_gets_its_code(audio_node, client, collector, espeak_16k
     assert stalled.end["type"] == "finished" and time.monotonic() - t0 >= 1.0
     check_media(stalled)
     assert collector.wait_end(play_json(client, espeak_16k), 120).end["type"] == "finished"
+
+
+@pytest.mark.parametrize("how", [[], ["--stream"], ["--raw"]])
+def test_example_play_wav(audio_node, broker, prefix, espeak_16k, tmp_path, how):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    audio_node()
+    wav = tmp_path / "reply.wav"
+    wav.write_bytes(espeak_16k)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "play_wav.py"), str(wav), "--text", "Hi.",
+         "--port", str(broker.port), "--prefix", prefix, *how],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["type"] == "finished"
