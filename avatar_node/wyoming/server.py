@@ -145,9 +145,12 @@ class Handler(AsyncEventHandler):
         self.task = asyncio.create_task(self._guard(speech.run()))
 
     async def _guard(self, answer) -> None:  # type: ignore[no-untyped-def]
-        """Run an answer; a failure becomes an ``error`` and closes the connection."""
+        """Run an answer; a failure becomes an ``error`` and closes the connection (Home
+        Assistant waits for ``audio-stop`` / ``synthesize-stopped`` until it closes)."""
         try:
             await answer
+            if self.request is not None and self.request.failed:
+                await self.stop()
         except AvatarError as exc:
             self._cancel()
             with contextlib.suppress(OSError):

@@ -74,6 +74,8 @@ class Speech:
         self.channel = settings.channel
         self.sink: RequestSink | None = None
         self.done = False
+        self.failed = False
+        """The answer ended with a Wyoming ``error`` (the connection is then closed)."""
         self.rate: int | None = None
         """The voice's rate: every block of the answer has it."""
 
@@ -140,6 +142,7 @@ class Speech:
     async def _end(self, end: PipelineEvent, block_open: bool) -> None:
         self.done = True
         if end.kind == EventKind.ERROR:
+            self.failed = True
             await self.write(Error(text=end.message or "error", code=end.code).event())
             return
         # finished, or cancelled on the channel (stop / replace): the client keeps what it heard

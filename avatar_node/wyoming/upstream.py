@@ -70,6 +70,8 @@ class Relay:
         self.source: StreamSource | None = None
         self.client: AsyncTcpClient | None = None
         self.done = False
+        self.failed = False
+        """The upstream answered an ``error`` (passed on; the connection is then closed)."""
 
     async def open(self, text: str = "") -> None:
         """Connect to the upstream and queue the lip sync of its answer."""
@@ -122,8 +124,11 @@ class Relay:
                         fmt = self._format(chunk)
                     if fmt is not None and self.source is not None:
                         self.source.push(chunk.audio, fmt)
+                elif Error.is_type(event.type):
+                    self.failed = True
+                    break
                 elif (AudioStop.is_type(event.type) and not self.streaming) or (
-                    SynthesizeStopped.is_type(event.type) or Error.is_type(event.type)
+                    SynthesizeStopped.is_type(event.type)
                 ):
                     break
         finally:

@@ -69,7 +69,11 @@ class FakePipeline:
         self.gate.set()
 
     def submit(self, cmd: Any) -> None:
-        if cmd.voice not in (None, "default", "other") if isinstance(cmd, SayCommand) else False:
+        if (
+            cmd.voice not in (None, "default", "other", "broken")
+            if isinstance(cmd, SayCommand)
+            else False
+        ):
             raise UnknownVoice(f"unknown voice {cmd.voice!r}; configured: default, other")
         self.commands.append(cmd)
         if isinstance(cmd, SayCommand) and not cmd.streaming:
@@ -97,6 +101,11 @@ class FakePipeline:
     def _speak(self, cmd: SayCommand, text: str) -> None:
         rate = 22050 if cmd.voice == "other" else RATE
         self.started.set()
+        if cmd.voice == "broken":
+            for sink in cmd.sinks:
+                sink.event(PipelineEvent(cmd.channel, EventKind.ERROR, cmd.id, "engine_error",
+                                         "the voice failed"))  # fmt: skip
+            return
         self.gate.wait(30)
         pos = 0.0
         for seq, sentence in enumerate(s for s in re.split(r"(?<=[.!?])\s+", text) if s):
@@ -237,3 +246,18 @@ def test_snd_audio_is_shown_then_played(door):
     assert [e.type for e in events] == [Played().event().type]
     (cmd,) = pipe.commands
     assert isinstance(cmd, PlayCommand)
+
+
+def test_an_utterance_that_fails_is_an_error_then_the_connection_closes(door):
+    _, server = door
+    syn = Synthesize(text="Hi.", voice=SynthesizeVoice(name="broken"))
+
+    async def go() -> list[Event | None]:
+        async with AsyncTcpClient("127.0.0.1", server.port) as client:
+            await client.write_event(syn.event())
+            first = await asyncio.wait_for(client.read_event(), 30)
+            return [first, await asyncio.wait_for(client.read_event(), 30)]
+
+    err, after = asyncio.run(go())
+    assert err is not None and Error.from_event(err).code == "engine_error"
+    assert after is None  # closed: Home Assistant stops waiting for audio
