@@ -261,3 +261,28 @@ def test_an_utterance_that_fails_is_an_error_then_the_connection_closes(door):
     err, after = asyncio.run(go())
     assert err is not None and Error.from_event(err).code == "engine_error"
     assert after is None  # closed: Home Assistant stops waiting for audio
+
+
+def test_snd_only_port_and_an_unreachable_upstream():
+    pipe = FakePipeline()
+    dead = free_port()  # nothing listens here
+    upstream = f"tcp://127.0.0.1:{dead}"
+    settings = WyomingSettings(host="127.0.0.1", port=free_port(), snd_port=free_port(),
+                               upstream_tts=upstream, connect_timeout_s=2)  # fmt: skip
+    server = WyomingServer(Door(pipe, settings))
+    server.start()
+    try:
+        assert server.snd_port == settings.snd_port
+        (info,) = asyncio.run(exchange(server.snd_port, [Describe().event()], ("info",)))
+        parsed = Info.from_event(info)
+        assert parsed.tts == [] and parsed.snd
+        pcm = np.zeros(4000, dtype="<i2").tobytes()
+        fmt = {"rate": RATE, "width": 2, "channels": 1}
+        seq = [AudioStart(**fmt).event(), AudioChunk(audio=pcm, **fmt).event(), AudioStop().event()]
+        played = asyncio.run(exchange(server.snd_port, seq, ("played", "error")))
+        assert [e.type for e in played] == ["played"]
+        events = asyncio.run(exchange(server.port, [Synthesize(text="Hi.").event()], ("error",)))
+        err = Error.from_event(events[-1])
+        assert err.code == "engine_error" and "unreachable" in err.text
+    finally:
+        server.stop()
