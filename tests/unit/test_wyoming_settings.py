@@ -23,3 +23,19 @@ def test_upstream_must_be_a_tcp_uri(uri):
 def test_unknown_keys_are_refused():
     with pytest.raises(ValidationError, match="extra"):
         WyomingSettings(prot=10200)  # type: ignore[call-arg]
+
+
+def test_settings_load_without_the_wyoming_package_and_the_server_says_what_to_install():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['wyoming'] = None\n"
+        "from avatar_node.wyoming import WyomingSettings\n"
+        "assert WyomingSettings().port == 10200\n"
+        "import avatar_node.wyoming as w\n"
+        "try:\n    w.serve\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "MissingDependency" in out.stdout and "avatar-node[wyoming]" in out.stdout
