@@ -44,10 +44,12 @@ def pick_voice(registry: Any, voice: SynthesizeVoice | None) -> tuple[str | None
     if voice.name:
         return voice.name, speaker
     if voice.language:
-        for name, loaded in getattr(registry, "voices", {}).items():
-            langs = getattr(loaded.voice, "languages", [])
-            if voice.language in langs or voice.language.split("_")[0] in langs:
-                return name, speaker
+        want = voice.language.replace("-", "_")
+        for exact in (True, False):  # en_US for en_US first, then any en_* for en or en_GB
+            for name, loaded in getattr(registry, "voices", {}).items():
+                for lang in getattr(loaded.voice, "languages", []):
+                    if lang == want or (not exact and lang.split("_")[0] == want.split("_")[0]):
+                        return name, speaker
     return None, speaker
 
 

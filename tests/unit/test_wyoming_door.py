@@ -286,3 +286,15 @@ def test_snd_only_port_and_an_unreachable_upstream():
         assert err.code == "engine_error" and "unreachable" in err.text
     finally:
         server.stop()
+
+
+def test_pick_voice_by_name_speaker_or_language():
+    from avatar_node.wyoming.speak import pick_voice
+
+    reg = Registry()
+    assert pick_voice(reg, None) == (None, None)
+    assert pick_voice(reg, SynthesizeVoice(name="other", speaker="bob")) == ("other", "bob")
+    assert pick_voice(reg, SynthesizeVoice(name="default", speaker="1")) == ("default", 1)
+    assert pick_voice(reg, SynthesizeVoice(language="en")) == ("default", None)
+    assert pick_voice(reg, SynthesizeVoice(language="en-GB")) == ("default", None)
+    assert pick_voice(reg, SynthesizeVoice(language="de_DE")) == (None, None)
