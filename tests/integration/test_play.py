@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
 import uuid
 
 import numpy as np
@@ -136,6 +135,17 @@ def test_stop_and_replace_interrupt_play(audio_node, client, collector, espeak_1
     say = client.say("Replaced.", mode="replace")
     assert collector.wait_end(sid, 60).end["type"] == "cancelled"
     assert collector.wait_end(say, 60).end["type"] == "finished"
+    # and the other way round: a play replaced by a say, a stream stopped
+    uid2 = play_json(client, wav)
+    collector.wait_for(lambda c: len(c.utterances[uid2].frames) > 5, 60)
+    say2 = client.say("Replaced again.", mode="replace")
+    assert collector.wait_end(uid2, 60).end["type"] == "cancelled"
+    assert collector.wait_end(say2, 60).end["type"] == "finished"
+    sid2 = "long2-" + uuid.uuid4().hex[:8]
+    stream(client, sid2, wav, stop=False)
+    collector.wait_for(lambda c: len(c.utterances[sid2].frames) > 5, 60)
+    client.control("stop", sid2)
+    assert collector.wait_end(sid2, 60).end["type"] == "cancelled"
     # chunks that still come for the cancelled stream are dropped without a word
     stream(client, sid, wav, upto=0.05)
     ok = play_json(client, espeak_16k)
@@ -193,9 +203,8 @@ def test_every_bad_input_gets_its_code(audio_node, client, collector, espeak_16k
 
     # a stream that stalls ends by itself (finished: it was accepted), and the node serves on
     stream(client, "stall", espeak_16k, stop=False, upto=0.3)
-    t0 = time.monotonic()
-    stalled = collector.wait_end("stall", 60)
-    assert stalled.end["type"] == "finished" and time.monotonic() - t0 >= 1.0
+    stalled = collector.wait_end("stall", 60)  # no stop was sent: only the stall ends it
+    assert stalled.end["type"] == "finished"
     check_media(stalled)
     assert collector.wait_end(play_json(client, espeak_16k), 120).end["type"] == "finished"
 
