@@ -45,8 +45,9 @@ class _EventHooks(NullSink):
 class Node:
     """A running avatar node. ``start()`` loads models and connects; ``stop()`` goes offline."""
 
-    def __init__(self, settings: Settings, *, load_avatars: bool = True,
-                 voices: VoiceRegistry | None = None):  # fmt: skip
+    def __init__(
+        self, settings: Settings, *, load_avatars: bool = True, voices: VoiceRegistry | None = None
+    ):
         """``voices``: an already loaded registry to share (tests, several nodes in a process)."""
         self.settings = settings
         self.node_id = settings.node.node_id
@@ -56,9 +57,13 @@ class Node:
         self.avatars = AvatarRegistry(settings.avatars, settings.lipsync) if load_avatars else None
         self.pipeline = Pipeline(settings, self.voices, self.avatars)
         self.door = MqttDoor(self.pipeline, settings, self.topics)
-        self.transport = MqttTransport(settings.mqtt, self.topics, self.door.on_message,
-                                       self.topics.inbound(settings.mqtt.shared_group),
-                                       on_connected=self._on_connected)  # fmt: skip
+        self.transport = MqttTransport(
+            settings.mqtt,
+            self.topics,
+            self.door.on_message,
+            self.topics.inbound(settings.mqtt.shared_group),
+            on_connected=self._on_connected,
+        )
         self.pipeline.add_sink(MqttSink(self.transport.publish, self.topics))
         self._hooks = _EventHooks()
         self.pipeline.add_sink(self._hooks)
@@ -127,8 +132,13 @@ class Node:
     def submit(self, cmd: SayCommand | PlayCommand) -> Utterance:
         return self.pipeline.submit(cmd)
 
-    def reject(self, channel: str, utt_id: str | None, exc: AvatarError,
-               sinks: tuple[PipelineSink, ...] = ()) -> None:  # fmt: skip
+    def reject(
+        self,
+        channel: str,
+        utt_id: str | None,
+        exc: AvatarError,
+        sinks: tuple[PipelineSink, ...] = (),
+    ) -> None:
         self.pipeline.reject(channel, utt_id, exc, sinks)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:

@@ -80,9 +80,17 @@ class MissingDependency(EngineError):
 
 
 class ConfigError(AvatarError):
-    """Invalid configuration; raised at start, never at run time."""
+    """Invalid configuration; raised at start, never at run time.
+
+    ``option``: the setting at fault (``mqtt.port``, ``--config``), when known; ``fix``: what to
+    do about it. The CLI prints both on one line (:class:`StartupError`).
+    """
 
     code = "bad_request"
+
+    def __init__(self, message: str, *, option: str | None = None, fix: str | None = None):
+        super().__init__(message)
+        self.option, self.fix = option, fix
 
 
 class BrokerUnavailable(ConnectionError):

@@ -21,6 +21,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from .config_file import check_yaml, describe_validation_error, first_option, one_line
 from .errors import ConfigError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -269,31 +270,29 @@ class Settings(BaseSettings):
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from a YAML file, the environment and overrides.
 
-    Raises :class:`ConfigError` with a message naming each invalid option.
+    Raises :class:`ConfigError` with a one-line message naming each invalid option (its
+    ``option`` is the first one, or ``--config`` for a file that cannot be read or parsed).
     """
     path = config_file or os.environ.get("AVATAR_CONFIG_FILE")
-    if path is not None and not Path(path).is_file():
-        raise ConfigError(f"config file not found: {path}")
+    if path is not None:
+        check_yaml(Path(path))
     old = os.environ.get("AVATAR_CONFIG_FILE")
     try:
         if path is not None:
             os.environ["AVATAR_CONFIG_FILE"] = str(path)
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, "invalid configuration")) from exc
-    except (OSError, ValueError) as exc:  # YAML syntax errors surface as ValueError subclasses
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        where = f" in {path}" if path is not None else ""
+        raise ConfigError(
+            describe_validation_error(exc, f"invalid configuration{where}"),
+            option=first_option(exc),
+            fix="correct the value (config/default.yaml documents every option)",
+        ) from exc
+    except (OSError, ValueError) as exc:  # the YAML was parsed once already
+        raise ConfigError(f"cannot read config file {path}: {one_line(str(exc))}",
+                          option="--config", fix="fix the file") from exc  # fmt: skip
     finally:
         if old is None:
             os.environ.pop("AVATAR_CONFIG_FILE", None)
         else:
             os.environ["AVATAR_CONFIG_FILE"] = old
-
-
-def describe_validation_error(exc: ValidationError, title: str) -> str:
-    """One line per problem, each naming the option (dotted path) and what is wrong."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        lines.append(f"{loc}: {err['msg']}")
-    return f"{title}: " + "; ".join(lines)

@@ -28,8 +28,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from avatar_node.client import AvatarClient  # noqa: E402
 from avatar_node.app import Node  # noqa: E402
+from avatar_node.client import AvatarClient  # noqa: E402
 from avatar_node.models import VoiceRegistry  # noqa: E402
 from avatar_node.settings import Settings, VoiceSettings  # noqa: E402
 from tests.conftest import Broker  # noqa: E402

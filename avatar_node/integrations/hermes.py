@@ -77,7 +77,6 @@ class Hermes:
             if isinstance(raw_site, str) and raw_site != self.settings.site_id:
                 return  # another site's TTS request, even if malformed
             say = model_from(raw, HermesSay)
-            say.text = check_text(say.text, n.max_text_chars)
         except AvatarError as exc:
             session = raw.get("sessionId") if raw is not None else None
             context = _str_or_none(raw.get("id")) if raw is not None else None
@@ -86,14 +85,17 @@ class Hermes:
         if say.site_id != self.settings.site_id:
             return
         utt_id = say.id if say.id is not None and ID_RE.match(say.id) else new_id()
-        cmd = SayCommand(
-            channel=self.settings.channel, id=utt_id, language=language_mark(say.lang),
-            gain=1.0 if say.volume is None else float(say.volume), text=say.text,
-            sinks=(_Reply(self, say),),
-        )  # fmt: skip
         try:
+            cmd = SayCommand(
+                channel=self.settings.channel,
+                id=utt_id,
+                language=language_mark(say.lang),
+                gain=1.0 if say.volume is None else float(say.volume),
+                text=check_text(say.text, n.max_text_chars),
+                sinks=(_Reply(self, say),),
+            )
             self.node.submit(cmd)
-        except AvatarError as exc:
+        except AvatarError as exc:  # the node refuses it: an error, and still a sayFinished
             self.node.reject(self.settings.channel, utt_id, exc)
             self._error(exc, say.id, say.session_id)
             self._finished(say)
@@ -104,10 +106,15 @@ class Hermes:
 
     def ended(self, say: HermesSay, event: PipelineEvent) -> None:
         if event.kind is EventKind.ERROR:
-            self._publish(ERROR_TOPIC, HermesError(
-                error=f"engine_error: utterance {event.id} failed while speaking",
-                site_id=self.settings.site_id, context=say.id, session_id=say.session_id,
-            ).to_json())  # fmt: skip
+            self._publish(
+                ERROR_TOPIC,
+                HermesError(
+                    error=f"engine_error: utterance {event.id} failed while speaking",
+                    site_id=self.settings.site_id,
+                    context=say.id,
+                    session_id=say.session_id,
+                ).to_json(),
+            )
         self._finished(say)
 
     def _finished(self, say: HermesSay) -> None:
@@ -116,8 +123,12 @@ class Hermes:
 
     def _error(self, exc: AvatarError, context: str | None, session_id: str | None) -> None:
         log.warning("hermes say rejected", code=exc.code, message=exc.message)
-        msg = HermesError(error=f"{exc.code}: {exc.message}", site_id=self.settings.site_id,
-                          context=context, session_id=session_id)  # fmt: skip
+        msg = HermesError(
+            error=f"{exc.code}: {exc.message}",
+            site_id=self.settings.site_id,
+            context=context,
+            session_id=session_id,
+        )
         self._publish(ERROR_TOPIC, msg.to_json())
 
     def _publish(self, topic: str, payload: bytes) -> None:

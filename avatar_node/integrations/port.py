@@ -24,8 +24,13 @@ class NodePort(Protocol):
         """Queue a command on its channel; raises AvatarError when it cannot be served."""
         ...
 
-    def reject(self, channel: str, utt_id: str | None, exc: AvatarError,
-               sinks: tuple[PipelineSink, ...] = ()) -> None:  # fmt: skip
+    def reject(
+        self,
+        channel: str,
+        utt_id: str | None,
+        exc: AvatarError,
+        sinks: tuple[PipelineSink, ...] = (),
+    ) -> None:
         """Answer a request that was not accepted (a ``rejected`` event)."""
         ...
 

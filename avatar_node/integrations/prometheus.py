@@ -71,7 +71,7 @@ class _LiveGauges(Collector):
                 "avatar_lipsync_fps",
                 "Last utterance: lip-sync frames per second",
                 labels=["channel"],
-            ),  # fmt: skip
+            ),
             "rtf": GaugeMetricFamily(
                 "avatar_rtf", "Last utterance: TTS real-time factor", labels=["channel"]
             ),
@@ -100,24 +100,35 @@ class _LiveGauges(Collector):
 class NodeMetrics(NullSink):
     """Prometheus metrics of one node, a pipeline sink; :meth:`serve` exposes them over HTTP."""
 
-    def __init__(self, pipeline: Pipeline, transport: MqttTransport,
-                 registry: CollectorRegistry | None = None):  # fmt: skip
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        transport: MqttTransport,
+        registry: CollectorRegistry | None = None,
+    ):
         self.registry = registry if registry is not None else CollectorRegistry()
         self.utterances = Counter(
-            "avatar_utterances", "Accepted utterances by end type", ["channel", "end"],
+            "avatar_utterances",
+            "Accepted utterances by end type",
+            ["channel", "end"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.requests = Counter(
             "avatar_requests", "Accepted requests (queued)", ["channel"], registry=self.registry
         )
         self.errors = Counter(
-            "avatar_errors", "Rejected requests and failed utterances by error code",
-            ["channel", "code"], registry=self.registry,
-        )  # fmt: skip
+            "avatar_errors",
+            "Rejected requests and failed utterances by error code",
+            ["channel", "code"],
+            registry=self.registry,
+        )
         self.first_audio = Histogram(
-            "avatar_time_to_first_audio_seconds", "From queued to the first audio chunk",
-            ["channel"], buckets=FIRST_AUDIO_BUCKETS, registry=self.registry,
-        )  # fmt: skip
+            "avatar_time_to_first_audio_seconds",
+            "From queued to the first audio chunk",
+            ["channel"],
+            buckets=FIRST_AUDIO_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_LiveGauges(pipeline, transport))
         self._queued_at: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()

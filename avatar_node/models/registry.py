@@ -73,8 +73,12 @@ class VoiceRegistry:
                 log.error("voice failed to load", voice=name, error=self.failures[name])
                 continue
             self.voices[name] = LoadedVoice(name, voice, cfg, threading.Lock())
-            log.info("voice loaded", voice=name, sample_rate=voice.sample_rate,
-                     speakers=len(voice.speakers))  # fmt: skip
+            log.info(
+                "voice loaded",
+                voice=name,
+                sample_rate=voice.sample_rate,
+                speakers=len(voice.speakers),
+            )
 
     @property
     def names(self) -> list[str]:
@@ -111,18 +115,29 @@ class AvatarRegistry:
 
         ls = self.lipsync_settings
         self.engine = create_engine(
-            ls.engine, checkpoint=ls.checkpoint, device=ls.device, dtype=ls.dtype,
-            batch_size=ls.batch_size, feather=ls.feather,
-        )  # fmt: skip
+            ls.engine,
+            checkpoint=ls.checkpoint,
+            device=ls.device,
+            dtype=ls.dtype,
+            batch_size=ls.batch_size,
+            feather=ls.feather,
+        )
         log.info("lip sync engine", engine=self.engine.name)
         for name, cfg in self.configs.items():
             try:
                 self.avatars[name] = enrol_avatar(
-                    cfg.source, name=name, fps=cfg.fps, face_box=cfg.face_box, pads=cfg.pads,
-                    size=cfg.size, jpeg_quality=cfg.jpeg_quality, cache_dir=ls.cache_dir,
-                    mouth_box=cfg.mouth_box, eyes=cfg.eyes,
+                    cfg.source,
+                    name=name,
+                    fps=cfg.fps,
+                    face_box=cfg.face_box,
+                    pads=cfg.pads,
+                    size=cfg.size,
+                    jpeg_quality=cfg.jpeg_quality,
+                    cache_dir=ls.cache_dir,
+                    mouth_box=cfg.mouth_box,
+                    eyes=cfg.eyes,
                     require_face=self.engine.name != "none",
-                )  # fmt: skip
+                )
                 self.engine.warmup(self.avatars[name])  # first frame fast: caches, kernels
             except Exception as exc:
                 self.failures[name] = f"{type(exc).__name__}: {exc}"

@@ -25,8 +25,8 @@ class CachedChunk:
 
     @property
     def nbytes(self) -> int:
-        return len(self.wav) + sum(len(jpeg) for _, jpeg in self.frames) + 64 * (
-            1 + len(self.frames)
+        return (
+            len(self.wav) + sum(len(jpeg) for _, jpeg in self.frames) + 64 * (1 + len(self.frames))
         )
 
 
@@ -58,8 +58,16 @@ def cache_key(utt: Utterance, engine: str) -> CacheKey | None:
     if utt.source.streaming or utt.audio is not None:
         return None
     speaker = utt.speaker if not isinstance(utt.speaker, str) else f"s:{utt.speaker}"
-    return (" ".join(utt.source.text.split()), utt.voice, speaker, utt.language,
-            round(utt.speed, 4), utt.avatar, round(utt.gain, 4), engine)  # fmt: skip
+    return (
+        " ".join(utt.source.text.split()),
+        utt.voice,
+        speaker,
+        utt.language,
+        round(utt.speed, 4),
+        utt.avatar,
+        round(utt.gain, 4),
+        engine,
+    )
 
 
 class PhraseCache:

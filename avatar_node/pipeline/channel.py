@@ -125,8 +125,13 @@ class Utterance:
     sinks: tuple[PipelineSink, ...] = ()
     """The request's own sinks (a Wyoming client), besides the channel's."""
 
-    def event(self, kind: EventKind, code: str | None = None, message: str | None = None,
-              detail: dict[str, Any] | None = None) -> PipelineEvent:  # fmt: skip
+    def event(
+        self,
+        kind: EventKind,
+        code: str | None = None,
+        message: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> PipelineEvent:
         """An event of this utterance (its id, channel and meta)."""
         return PipelineEvent(self.channel, kind, self.id, code, message, self.meta, detail)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .sink import PipelineSink
 
 
-class Mode(StrEnum):
+class Mode(str, Enum):
     """How a request enters its channel's queue."""
 
     QUEUE = "queue"
@@ -31,7 +31,7 @@ class Mode(StrEnum):
     REPLACE = "replace"
 
 
-class EndType(StrEnum):
+class EndType(str, Enum):
     """How an utterance ended; exactly one of these closes every accepted request."""
 
     FINISHED = "finished"
@@ -39,7 +39,7 @@ class EndType(StrEnum):
     ERROR = "error"
 
 
-class EventKind(StrEnum):
+class EventKind(str, Enum):
     """Every event type of the contract."""
 
     QUEUED = "queued"

@@ -31,19 +31,36 @@ log = get_logger(__name__)
 class ChannelRunner:
     """Owns a channel's queue, its status and its sound and video threads."""
 
-    def __init__(self, name: str, queue_: ChannelQueue, outlets: Outlets, status: ChannelStatus,
-                 voices: VoiceRegistry, avatars: AvatarRegistry | None, jpeg: JpegPool, *,
-                 sample_format: str = "pcm_s16le", cache: PhraseCache | None = None,
-                 frame_lead_s: float = 0.0):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        queue_: ChannelQueue,
+        outlets: Outlets,
+        status: ChannelStatus,
+        voices: VoiceRegistry,
+        avatars: AvatarRegistry | None,
+        jpeg: JpegPool,
+        *,
+        sample_format: str = "pcm_s16le",
+        cache: PhraseCache | None = None,
+        frame_lead_s: float = 0.0,
+    ):
         self.name = name
         self.queue = queue_
         self.outlets = outlets
         self.status = status
         self.cache = cache if cache is not None and cache.enabled else None
         engine = avatars.engine if avatars is not None else None
-        self.speech = SpeechStage(name, outlets, status, voices, self._handoff_put,
-                                  sample_format, self.cache,
-                                  engine.name if engine is not None else "noframes")  # fmt: skip
+        self.speech = SpeechStage(
+            name,
+            outlets,
+            status,
+            voices,
+            self._handoff_put,
+            sample_format,
+            self.cache,
+            engine.name if engine is not None else "noframes",
+        )
         self.video = VideoStage(name, outlets, status, avatars, jpeg, max_lead_s=frame_lead_s)
         self._handoff: queue.Queue[Segment] = queue.Queue(maxsize=4)
         self._current: Utterance | None = None
@@ -141,9 +158,11 @@ class ChannelRunner:
             self._current = None
         with self.status.lock:
             self.status.current = None
-        self.outlets.event(utt.event(EventKind(end.type.value), end.code, end.message,
-                                     end.detail), utt.sinks)  # fmt: skip
+        # State first: a display that sees the end event finds the channel idle already.
         self.outlets.state(self.status.view())
+        self.outlets.event(
+            utt.event(EventKind(end.type.value), end.code, end.message, end.detail), utt.sinks
+        )
         for hook in utt.on_end:
             try:
                 hook(utt, end.type.value)

@@ -34,8 +34,7 @@ ENDED_IDS_KEPT = 4096
 class Pipeline:
     """Channels, their runners and the registries they share."""
 
-    def __init__(self, settings: Settings, voices: VoiceRegistry,
-                 avatars: AvatarRegistry | None):  # fmt: skip
+    def __init__(self, settings: Settings, voices: VoiceRegistry, avatars: AvatarRegistry | None):
         self.settings = settings
         self.voices = voices
         self.avatars = avatars
@@ -63,18 +62,30 @@ class Pipeline:
         """Create the channel runners (after the registries are loaded)."""
         n = self.settings.node
         if n.default_voice in self.voices.failures:
-            raise ConfigError(f"default voice {n.default_voice!r} cannot load: "
-                              f"{self.voices.failures[n.default_voice]}")  # fmt: skip
+            raise ConfigError(
+                f"default voice {n.default_voice!r} cannot load: "
+                f"{self.voices.failures[n.default_voice]}"
+            )
         fps = float(self.settings.avatars[n.default_avatar].fps)
         for name in n.channels:
-            q = ChannelQueue(name, n.queue_depth, on_cancelled=self._cancelled_in_queue,
-                             on_queued=self._queued)  # fmt: skip
-            status = ChannelStatus(name, self.voices.names,
-                                   self.avatars.names if self.avatars else [], fps, q.__len__)
+            q = ChannelQueue(
+                name, n.queue_depth, on_cancelled=self._cancelled_in_queue, on_queued=self._queued
+            )
+            status = ChannelStatus(
+                name, self.voices.names, self.avatars.names if self.avatars else [], fps, q.__len__
+            )
             self.runners[name] = ChannelRunner(
-                name, q, self.outlets, status, self.voices, self.avatars, self.jpeg,
-                sample_format=n.sample_format, cache=self.cache, frame_lead_s=n.frame_lead_s,
-            )  # fmt: skip
+                name,
+                q,
+                self.outlets,
+                status,
+                self.voices,
+                self.avatars,
+                self.jpeg,
+                sample_format=n.sample_format,
+                cache=self.cache,
+                frame_lead_s=n.frame_lead_s,
+            )
 
     def start(self) -> None:
         for runner in self.runners.values():
@@ -119,8 +130,10 @@ class Pipeline:
             room = n.max_text_chars - len(utt.source.text)
             if len(cmd.text) > room:
                 utt.source.push(cmd.text[: max(room, 0)], final=True)
-                raise TextTooLong(f"stream {cmd.id} exceeds max_text_chars {n.max_text_chars}; "
-                                  "the text up to the limit is spoken")  # fmt: skip
+                raise TextTooLong(
+                    f"stream {cmd.id} exceeds max_text_chars {n.max_text_chars}; "
+                    "the text up to the limit is spoken"
+                )
         utt.source.push(cmd.text, final)
         if final:
             self._remember_ended(cmd.channel, cmd.id)
@@ -141,13 +154,19 @@ class Pipeline:
         self.publish_state(channel)
         return dropped
 
-    def reject(self, channel: str, utt_id: str | None, exc: AvatarError,
-               sinks: tuple[PipelineSink, ...] = ()) -> None:  # fmt: skip
+    def reject(
+        self,
+        channel: str,
+        utt_id: str | None,
+        exc: AvatarError,
+        sinks: tuple[PipelineSink, ...] = (),
+    ) -> None:
         """Answer a request that was not accepted with a ``rejected`` event."""
         if channel in self.runners:
             self.runners[channel].status.metrics.errors += 1
-        self.outlets.event(PipelineEvent(channel, EventKind.REJECTED, utt_id, exc.code,
-                                         exc.message), sinks)  # fmt: skip
+        self.outlets.event(
+            PipelineEvent(channel, EventKind.REJECTED, utt_id, exc.code, exc.message), sinks
+        )
 
     # ---------------------------------------------------------------- avatars and state
 
@@ -175,9 +194,12 @@ class Pipeline:
             return
         name = self.channel_avatar[channel]
         avatar = self.avatars.get(name)
-        face = None if avatar.face is None else tuple(int(v) for v in avatar.face)
-        info = AvatarOut(channel, name, avatar.width, avatar.height, float(avatar.fps),
-                         self.avatars.engine.name, face)  # type: ignore[arg-type]
+        face = None
+        if avatar.face is not None:
+            x1, y1, x2, y2 = (int(v) for v in avatar.face)
+            face = (x1, y1, x2, y2)
+        engine = self.avatars.engine.name
+        info = AvatarOut(channel, name, avatar.width, avatar.height, avatar.fps, engine, face)
         self.outlets.avatar(info, idle)
 
     def idle_jpeg(self, channel: str) -> bytes | None:
@@ -212,18 +234,32 @@ class Pipeline:
         if isinstance(cmd, PlayCommand):
             source = SentenceSource(cmd.audio.text if cmd.audio is not None else "")
         elif cmd.streaming:
-            source = SentenceSource(streaming=True, max_chars=n.sentence_max_chars,
-                                    first_max_chars=n.first_chunk_max_chars,
-                                    idle_timeout_s=n.stream_idle_timeout_s)  # fmt: skip
+            source = SentenceSource(
+                streaming=True,
+                max_chars=n.sentence_max_chars,
+                first_max_chars=n.first_chunk_max_chars,
+                idle_timeout_s=n.stream_idle_timeout_s,
+            )
         else:
-            source = SentenceSource(cmd.text, max_chars=n.sentence_max_chars,
-                                    first_max_chars=n.first_chunk_max_chars)  # fmt: skip
+            source = SentenceSource(
+                cmd.text, max_chars=n.sentence_max_chars, first_max_chars=n.first_chunk_max_chars
+            )
         return Utterance(
-            id=cmd.id, channel=cmd.channel, source=source, voice=voice, avatar=avatar,
-            speaker=cmd.speaker, language=cmd.language, speed=cmd.speed, mode=cmd.mode,
-            priority=cmd.priority, meta=cmd.meta, gain=cmd.gain, sinks=cmd.sinks,
+            id=cmd.id,
+            channel=cmd.channel,
+            source=source,
+            voice=voice,
+            avatar=avatar,
+            speaker=cmd.speaker,
+            language=cmd.language,
+            speed=cmd.speed,
+            mode=cmd.mode,
+            priority=cmd.priority,
+            meta=cmd.meta,
+            gain=cmd.gain,
+            sinks=cmd.sinks,
             audio=cmd.audio if isinstance(cmd, PlayCommand) else None,
-        )  # fmt: skip
+        )
 
     def _remember_ended(self, channel: str, utt_id: str) -> None:
         with self._lock:

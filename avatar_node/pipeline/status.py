@@ -40,7 +40,12 @@ class ChannelStatus:
     def view(self) -> ChannelView:
         with self.lock:
             return ChannelView(
-                channel=self.channel, speaking=self.current is not None, current=self.current,
-                queued=self.queued(), voices=tuple(self.voices), avatars=tuple(self.avatars),
-                fps=self.fps, metrics=MetricsView(**asdict(self.metrics)),
-            )  # fmt: skip
+                channel=self.channel,
+                speaking=self.current is not None,
+                current=self.current,
+                queued=self.queued(),
+                voices=tuple(self.voices),
+                avatars=tuple(self.avatars),
+                fps=self.fps,
+                metrics=MetricsView(**asdict(self.metrics)),
+            )

@@ -49,10 +49,17 @@ def join_syntheses(parts: list[Synthesis]) -> tuple[np.ndarray, list[Phone]]:
 class SpeechStage:
     """Speaks one utterance at a time on the channel's sound thread; returns how it ended."""
 
-    def __init__(self, channel: str, outlets: Outlets, status: ChannelStatus,
-                 voices: VoiceRegistry, emit: Callable[[Segment], None],
-                 sample_format: str = "pcm_s16le", cache: PhraseCache | None = None,
-                 engine_name: str = "none"):  # fmt: skip
+    def __init__(
+        self,
+        channel: str,
+        outlets: Outlets,
+        status: ChannelStatus,
+        voices: VoiceRegistry,
+        emit: Callable[[Segment], None],
+        sample_format: str = "pcm_s16le",
+        cache: PhraseCache | None = None,
+        engine_name: str = "none",
+    ):
         self.channel = channel
         self.outlets = outlets
         self.status = status
@@ -67,8 +74,8 @@ class SpeechStage:
         detail: dict[str, object] | None = None
         if utt.cache_key is not None:
             detail = {"cache": "hit" if cached else "miss"}
+        self.outlets.state(self.status.view())  # names this utterance before `started`
         self.outlets.event(utt.event(EventKind.STARTED, detail=detail), utt.sinks)
-        self.outlets.state(self.status.view())
         if utt.cancel.is_set():
             return UtteranceEnd(utt, EndType.CANCELLED)
         try:
@@ -109,8 +116,9 @@ class SpeechStage:
             if utt.cancel.is_set():
                 return UtteranceEnd(utt, EndType.CANCELLED)
             final = seq == len(chunks) - 1
-            out = replace(chunk.audio, channel=self.channel, id=utt.id, seq=seq, final=final,
-                          meta=utt.meta)  # fmt: skip
+            out = replace(
+                chunk.audio, channel=self.channel, id=utt.id, seq=seq, final=final, meta=utt.meta
+            )
             self._announce(utt, out, chunk.wav)
             self.emit(CachedSegment(utt, chunk, final))
         return UtteranceEnd(utt, EndType.FINISHED, detail={"cache": "hit"})
@@ -120,9 +128,12 @@ class SpeechStage:
         voice, cfg = loaded.voice, loaded.settings
         speaker = utt.speaker if utt.speaker is not None else cfg.speaker
         language = utt.language or cfg.language
-        options = SynthesisOptions(speaker=speaker, noise_scale=cfg.noise_scale,
-                                   noise_scale_w=cfg.noise_scale_w,
-                                   length_scale=1.0 / (utt.speed * cfg.speed))  # fmt: skip
+        options = SynthesisOptions(
+            speaker=speaker,
+            noise_scale=cfg.noise_scale,
+            noise_scale_w=cfg.noise_scale_w,
+            length_scale=1.0 / (utt.speed * cfg.speed),
+        )
         rate = int(voice.sample_rate)
         seq, position, compute, last_final = 0, 0, 0.0, False
         while (sentence := utt.source.next(utt.cancel)) is not None:
@@ -132,7 +143,7 @@ class SpeechStage:
                     voice.synthesize_aligned(ids, options)
                     for ids in voice.text_to_ids(sentence, language=language)
                     if not utt.cancel.is_set()
-                ]  # fmt: skip
+                ]
             compute += time.perf_counter() - t0
             if utt.cancel.is_set():
                 break
@@ -157,19 +168,28 @@ class SpeechStage:
                 break
             rate = piece.sample_rate
             out = AudioOut(
-                channel=self.channel, id=utt.id, seq=seq, text=piece.text or utt.audio.text,
-                start_ms=sample_ms(position, rate), duration_ms=sample_ms(piece.audio.size, rate),
-                sample_rate=rate, sample_format=piece.sample_format, channels=piece.channels,
-                final=False, alignment=None, meta=utt.meta,
-            )  # fmt: skip
+                channel=self.channel,
+                id=utt.id,
+                seq=seq,
+                text=piece.text or utt.audio.text,
+                start_ms=sample_ms(position, rate),
+                duration_ms=sample_ms(piece.audio.size, rate),
+                sample_rate=rate,
+                sample_format=piece.sample_format,
+                channels=piece.channels,
+                final=False,
+                alignment=None,
+                meta=utt.meta,
+            )
             self._announce(utt, out, piece.wav)
             self.emit(AudioSegment(utt, seq, piece.audio, rate, position, False))
             position += piece.audio.size
             seq += 1
         return self._close(utt, seq, rate, position, last_final)
 
-    def _close(self, utt: Utterance, seq: int, rate: int, position: int,
-               last_final: bool) -> UtteranceEnd:  # fmt: skip
+    def _close(
+        self, utt: Utterance, seq: int, rate: int, position: int, last_final: bool
+    ) -> UtteranceEnd:
         if utt.cancel.is_set():
             return UtteranceEnd(utt, EndType.CANCELLED)
         if not last_final:
@@ -180,15 +200,32 @@ class SpeechStage:
 
     # ---------------------------------------------------------------- out
 
-    def _send(self, utt: Utterance, seq: int, text: str, audio: np.ndarray, rate: int,
-              position: int, final: bool, phones: tuple[Phone, ...] | None) -> None:  # fmt: skip
+    def _send(
+        self,
+        utt: Utterance,
+        seq: int,
+        text: str,
+        audio: np.ndarray,
+        rate: int,
+        position: int,
+        final: bool,
+        phones: tuple[Phone, ...] | None,
+    ) -> None:
         start_ms = sample_ms(position, rate)
         out = AudioOut(
-            channel=self.channel, id=utt.id, seq=seq, text=text, start_ms=start_ms,
-            duration_ms=sample_ms(audio.size, rate), sample_rate=rate,
-            sample_format=self.sample_format, channels=1, final=final,
-            alignment=None if phones is None else tuple(shift(phones, start_ms)), meta=utt.meta,
-        )  # fmt: skip
+            channel=self.channel,
+            id=utt.id,
+            seq=seq,
+            text=text,
+            start_ms=start_ms,
+            duration_ms=sample_ms(audio.size, rate),
+            sample_rate=rate,
+            sample_format=self.sample_format,
+            channels=1,
+            final=final,
+            alignment=None if phones is None else tuple(shift(phones, start_ms)),
+            meta=utt.meta,
+        )
         self._announce(utt, out, encode_wav(audio, rate, self.sample_format))
         self.emit(AudioSegment(utt, seq, audio, rate, position, final, phones))
 
@@ -200,6 +237,10 @@ class SpeechStage:
         if out.seq == 0:
             utt.clock_start = time.monotonic()
             self.status.metrics.first_audio_ms = (utt.clock_start - utt.received) * 1000
-        detail = {"seq": out.seq, "text": out.text, "start_ms": out.start_ms,
-                  "duration_ms": out.duration_ms}  # fmt: skip
+        detail = {
+            "seq": out.seq,
+            "text": out.text,
+            "start_ms": out.start_ms,
+            "duration_ms": out.duration_ms,
+        }
         self.outlets.event(utt.event(EventKind.SENTENCE, detail=detail), utt.sinks)

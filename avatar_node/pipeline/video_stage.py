@@ -27,9 +27,15 @@ log = get_logger(__name__)
 
 
 class VideoStage:
-    def __init__(self, channel: str, outlets: Outlets, status: ChannelStatus,
-                 avatars: AvatarRegistry | None, jpeg: JpegPool,
-                 max_lead_s: float = 0.0):  # fmt: skip
+    def __init__(
+        self,
+        channel: str,
+        outlets: Outlets,
+        status: ChannelStatus,
+        avatars: AvatarRegistry | None,
+        jpeg: JpegPool,
+        max_lead_s: float = 0.0,
+    ):
         self.channel = channel
         self.outlets = outlets
         self.status = status
@@ -56,8 +62,15 @@ class VideoStage:
             h, w = batch.shape[1:3]
             for i, fut in enumerate(self.jpeg.submit_each(batch, avatar.jpeg_quality)):
                 seq = start + i
-                frame = FrameOut(self.channel, utt.id, seq, pts_ms(seq, fps), int(w), int(h),
-                                 seg.final and seq == end - 1)  # fmt: skip
+                frame = FrameOut(
+                    self.channel,
+                    utt.id,
+                    seq,
+                    pts_ms(seq, fps),
+                    int(w),
+                    int(h),
+                    seg.final and seq == end - 1,
+                )
                 pending.append((frame, fut))
 
         if count <= 0:
@@ -66,8 +79,9 @@ class VideoStage:
         else:
             phones = None
             if seg.phones is not None:  # segment clock → the render call's frame clock
-                phones = shift(seg.phones, seg.start_sample * 1000.0 / seg.sample_rate
-                               - first * 1000.0 / fps)  # fmt: skip
+                phones = shift(
+                    seg.phones, seg.start_sample * 1000.0 / seg.sample_rate - first * 1000.0 / fps
+                )
             t0, produced = time.perf_counter(), 0
             engine = self.avatars.engine
             for batch in engine.render(avatar, seg.audio, seg.sample_rate, first, count, phones):
@@ -96,8 +110,15 @@ class VideoStage:
         """Send frames recorded by the phrase cache under the utterance's id."""
         utt, frames = item.utt, item.chunk.frames
         for i, (rec, jpeg) in enumerate(frames):
-            frame = FrameOut(self.channel, utt.id, rec.seq, rec.pts_ms, rec.width, rec.height,
-                             item.final and i == len(frames) - 1)  # fmt: skip
+            frame = FrameOut(
+                self.channel,
+                utt.id,
+                rec.seq,
+                rec.pts_ms,
+                rec.width,
+                rec.height,
+                item.final and i == len(frames) - 1,
+            )
             if not self._send(utt, frame, jpeg):
                 return
 

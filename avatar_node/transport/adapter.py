@@ -67,31 +67,65 @@ class MqttSink:
         self._last_snapshot: dict[str, float] = {}
 
     def event(self, event: PipelineEvent) -> None:
-        ev = Event(id=event.id, type=event.kind.value, ts=time.time(), node=self.topics.node_id,
-                   channel=event.channel, code=event.code, message=event.message,  # type: ignore[arg-type]
-                   meta=event.meta, detail=event.detail)  # fmt: skip
+        ev = Event(
+            id=event.id,
+            type=event.kind.value,
+            ts=time.time(),
+            node=self.topics.node_id,
+            channel=event.channel,
+            code=event.code,
+            message=event.message,  # type: ignore[arg-type]
+            meta=event.meta,
+            detail=event.detail,
+        )
         last = event.kind in END_KINDS or event.kind is EventKind.REJECTED
-        self._publish(self.topics.channel(event.channel, "events"), ev.to_json(), 1, False,
-                      priority=Priority.END if last else Priority.EVENT)  # fmt: skip
+        self._publish(
+            self.topics.channel(event.channel, "events"),
+            ev.to_json(),
+            1,
+            False,
+            priority=Priority.END if last else Priority.EVENT,
+        )
 
     def audio(self, chunk: AudioOut, wav: bytes) -> None:
-        spans = None if chunk.alignment is None else [
-            PhoneSpan(p=p.phoneme, v=p.viseme, start_ms=round(max(p.start_ms, 0.0), 3),
-                      end_ms=round(max(p.end_ms, 0.0), 3))
-            for p in chunk.alignment
-        ]  # fmt: skip
+        spans = (
+            None
+            if chunk.alignment is None
+            else [
+                PhoneSpan(
+                    p=p.phoneme,
+                    v=p.viseme,
+                    start_ms=round(max(p.start_ms, 0.0), 3),
+                    end_ms=round(max(p.end_ms, 0.0), 3),
+                )
+                for p in chunk.alignment
+            ]
+        )
         msg = AudioChunk(
-            id=chunk.id, seq=chunk.seq, text=chunk.text, start_ms=chunk.start_ms,
-            duration_ms=chunk.duration_ms, sample_rate=chunk.sample_rate, channels=chunk.channels,
+            id=chunk.id,
+            seq=chunk.seq,
+            text=chunk.text,
+            start_ms=chunk.start_ms,
+            duration_ms=chunk.duration_ms,
+            sample_rate=chunk.sample_rate,
+            channels=chunk.channels,
             sample_format=chunk.sample_format,  # type: ignore[arg-type]
-            wav=base64.b64encode(wav).decode("ascii"), final=chunk.final, alignment=spans,
-        )  # fmt: skip
-        self._publish(self.topics.channel(chunk.channel, "audio"), msg.to_json(), 1, False,
-                      priority=Priority.MEDIA)  # fmt: skip
+            wav=base64.b64encode(wav).decode("ascii"),
+            final=chunk.final,
+            alignment=spans,
+        )
+        self._publish(
+            self.topics.channel(chunk.channel, "audio"),
+            msg.to_json(),
+            1,
+            False,
+            priority=Priority.MEDIA,
+        )
 
     def frame(self, frame: FrameOut, jpeg: bytes) -> None:
-        self._publish(self.topics.channel(frame.channel, "frames"), _frame_json(frame, jpeg), 0,
-                      False)  # fmt: skip
+        self._publish(
+            self.topics.channel(frame.channel, "frames"), _frame_json(frame, jpeg), 0, False
+        )
         now = time.monotonic()
         if now - self._last_snapshot.get(frame.channel, 0.0) >= SNAPSHOT_INTERVAL_S:
             self._last_snapshot[frame.channel] = now
@@ -99,40 +133,78 @@ class MqttSink:
 
     def state(self, view: ChannelView) -> None:
         msg = ChannelState(
-            channel=view.channel, node=self.topics.node_id,
-            state="speaking" if view.speaking else "idle", current=view.current,
-            queued=view.queued, voices=list(view.voices), avatars=list(view.avatars),
-            fps=view.fps, version=__version__, metrics=Metrics(**view.metrics.__dict__),
-        )  # fmt: skip
-        self._publish(self.topics.channel(view.channel, "state"), msg.to_json(), 1, True,
-                      priority=Priority.EVENT)  # fmt: skip
+            channel=view.channel,
+            node=self.topics.node_id,
+            state="speaking" if view.speaking else "idle",
+            current=view.current,
+            queued=view.queued,
+            voices=list(view.voices),
+            avatars=list(view.avatars),
+            fps=view.fps,
+            version=__version__,
+            metrics=Metrics(**view.metrics.__dict__),
+        )
+        self._publish(
+            self.topics.channel(view.channel, "state"),
+            msg.to_json(),
+            1,
+            True,
+            priority=Priority.EVENT,
+        )
 
     def avatar(self, info: AvatarOut, idle_jpeg: bytes) -> None:
-        msg = AvatarInfo(name=info.name, width=info.width, height=info.height, fps=info.fps,
-                         idle=base64.b64encode(idle_jpeg).decode("ascii"),
-                         lipsync=info.lipsync,  # type: ignore[arg-type]
-                         face=None if info.face is None else list(info.face))  # fmt: skip
-        self._publish(self.topics.channel(info.channel, "avatar"), msg.to_json(), 1, True,
-                      priority=Priority.EVENT)  # fmt: skip
+        msg = AvatarInfo(
+            name=info.name,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            idle=base64.b64encode(idle_jpeg).decode("ascii"),
+            lipsync=info.lipsync,  # type: ignore[arg-type]
+            face=None if info.face is None else list(info.face),
+        )
+        self._publish(
+            self.topics.channel(info.channel, "avatar"),
+            msg.to_json(),
+            1,
+            True,
+            priority=Priority.EVENT,
+        )
 
     def idle(self, frame: FrameOut, jpeg: bytes) -> None:
-        self._publish(self.topics.channel(frame.channel, "idle"), _frame_json(frame, jpeg), 0,
-                      False)  # fmt: skip
+        self._publish(
+            self.topics.channel(frame.channel, "idle"), _frame_json(frame, jpeg), 0, False
+        )
 
 
 def _frame_json(frame: FrameOut, jpeg: bytes) -> bytes:
-    return VideoFrame(id=frame.id, seq=frame.seq, pts_ms=frame.pts_ms, width=frame.width,
-                      height=frame.height, jpeg=base64.b64encode(jpeg).decode("ascii"),
-                      final=frame.final).to_json()  # fmt: skip
+    return VideoFrame(
+        id=frame.id,
+        seq=frame.seq,
+        pts_ms=frame.pts_ms,
+        width=frame.width,
+        height=frame.height,
+        jpeg=base64.b64encode(jpeg).decode("ascii"),
+        final=frame.final,
+    ).to_json()
 
 
-def _command(channel: str, opts: SayOptions, utt_id: str, text: str,
-             streaming: bool = False) -> SayCommand:  # fmt: skip
+def _command(
+    channel: str, opts: SayOptions, utt_id: str, text: str, streaming: bool = False
+) -> SayCommand:
     return SayCommand(
-        channel=channel, id=utt_id, voice=opts.voice, avatar=opts.avatar, speaker=opts.speaker,
-        language=opts.language, speed=opts.speed, mode=Mode(opts.mode), priority=opts.priority,
-        meta=opts.meta, text=text, streaming=streaming,
-    )  # fmt: skip
+        channel=channel,
+        id=utt_id,
+        voice=opts.voice,
+        avatar=opts.avatar,
+        speaker=opts.speaker,
+        language=opts.language,
+        speed=opts.speed,
+        mode=Mode(opts.mode),
+        priority=opts.priority,
+        meta=opts.meta,
+        text=text,
+        streaming=streaming,
+    )
 
 
 class MqttDoor:

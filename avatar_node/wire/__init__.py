@@ -30,7 +30,24 @@ ALL_MESSAGES: dict[str, type[BaseModel]] = {
 """Every model of the contract by name: ``schemas/`` is generated from these."""
 
 __all__ = [
-    "ALL_MESSAGES", "CONTRACT_VERSION", "ID_PATTERN", "AudioChunk", "AvatarInfo", "ChannelState",
-    "Control", "Event", "HermesError", "HermesSay", "HermesSayFinished", "Inbound", "Metrics",
-    "Outbound", "PhoneSpan", "SayOptions", "SayRequest", "TextDelta", "VideoFrame", "new_id",
+    "ALL_MESSAGES",
+    "CONTRACT_VERSION",
+    "ID_PATTERN",
+    "AudioChunk",
+    "AvatarInfo",
+    "ChannelState",
+    "Control",
+    "Event",
+    "HermesError",
+    "HermesSay",
+    "HermesSayFinished",
+    "Inbound",
+    "Metrics",
+    "Outbound",
+    "PhoneSpan",
+    "SayOptions",
+    "SayRequest",
+    "TextDelta",
+    "VideoFrame",
+    "new_id",
 ]

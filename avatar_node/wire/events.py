@@ -65,4 +65,3 @@ class ChannelState(Outbound):
     fps: float = Field(..., description="Frame rate of the channel's avatar.")
     version: str = Field(..., description="avatar-node version.")
     metrics: Metrics
-

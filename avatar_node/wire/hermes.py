@@ -41,4 +41,3 @@ class HermesError(_HermesOutbound):
 
     error: str
     context: str | None = None
-

@@ -74,5 +74,3 @@ class AvatarInfo(Outbound):
     face: list[int] | None = Field(
         None, description="(v1.1) [x1, y1, x2, y2] of the enrolled face in frame pixels, or null."
     )
-
-

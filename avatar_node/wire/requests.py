@@ -67,4 +67,3 @@ class Control(Inbound):
         description="stop: cancel one utterance (id) or the current one; clear: drop the queue.",
     )
     id: str | None = Field(None, pattern=ID_PATTERN, description="Utterance to stop.")
-

@@ -79,12 +79,8 @@ class FakeChatServer:
                 self._write(b"data: [DONE]\n\n")
 
             def _event(self, delta: dict[str, Any], finish: str | None = None) -> None:
-                chunk = {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion.chunk",
-                    "model": "fake",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                }
+                chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "fake",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
                 self._write(b"data: " + json.dumps(chunk).encode() + b"\n\n")  # fmt: skip
 
             def _write(self, data: bytes) -> None:

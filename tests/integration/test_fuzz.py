@@ -29,8 +29,8 @@ import psutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from avatar_node.client import AvatarClient
 from avatar_node.app import Node
+from avatar_node.client import AvatarClient
 from tests.integration.conftest import node_settings
 
 CODES = {"bad_request", "text_too_long", "payload_too_large", "unknown_voice", "unknown_speaker",
@@ -148,6 +148,8 @@ def _readable_id(payload: bytes) -> str | None:
         return None
     value = obj.get("id") if isinstance(obj, dict) else None
     return value if isinstance(value, str) and ID_RE.match(value) else None
+
+
 
 
 def test_adversarial_payloads_on_every_inbound_topic(

@@ -23,8 +23,8 @@ from typing import Any
 import psutil
 import pytest
 
-from avatar_node.client import AvatarClient
 from avatar_node.app import Node
+from avatar_node.client import AvatarClient
 from tests.conftest import Broker
 from tests.integration.conftest import node_settings
 
@@ -36,6 +36,8 @@ Measured ~670 MB on the first run, then +100..250 MB per further 200 requests, s
 Python heap stays flat (tracemalloc), so it is native memory (torch/oneDNN caches of new input
 shapes, allocator arenas). ``bench/soak.py`` shows whether it levels off over 30 minutes."""
 MAX_OUTGOING = 50
+
+
 
 
 def _start(broker: Broker, prefix: str, voices: Any, avatars: bool, **sections: Any) -> Node:

@@ -156,12 +156,8 @@ def test_bad_input_is_rejected_and_node_keeps_serving(make_node, client, collect
         ev = collector.all_events[n]
         assert (ev["type"], ev["code"], ev["id"]) == ("rejected", code, utt_id), ev
         assert ev["message"]
-    for topic, payload in [
-        ("control", b"not json"),
-        ("control", b'{"action": "dance"}'),
-        ("say/stream", b'{"delta": "no id"}'),
-        ("say/stream", b"[]"),
-    ]:
+    for topic, payload in [("control", b"not json"), ("control", b'{"action": "dance"}'),
+                           ("say/stream", b'{"delta": "no id"}'), ("say/stream", b"[]")]:
         n = len(collector.all_events)
         client.publish(f"{prefix}/default/{topic}", payload)
         collector.wait_for(lambda c, n=n: len(c.all_events) > n, 10)
@@ -186,8 +182,8 @@ def test_mqtt_311_selectable(make_node, client, collector):
 
 
 def test_broken_voice_files(tmp_path, broker, prefix, bundled_voices):
-    from avatar_node.errors import ConfigError
     from avatar_node.app import Node
+    from avatar_node.errors import ConfigError
     from avatar_node.models import VoiceRegistry
     from avatar_node.settings import VoiceSettings
     from tests.integration.conftest import node_settings

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from avatar_node.wire import schema
 from avatar_node.errors import BadRequest, PayloadTooLarge, TextTooLong
-from avatar_node.wire import Control, TextDelta
+from avatar_node.wire import Control, TextDelta, schema
 from avatar_node.wire.parse import parse_model, parse_say, peek_id
 
 REPO = Path(__file__).resolve().parents[2]
