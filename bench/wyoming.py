@@ -65,16 +65,20 @@ async def wyoming_first_chunk(port: int, streaming: bool) -> float:
 
 
 def first_spoken_text(col, door: str = "wyoming") -> str:  # type: ignore[no-untyped-def]
-    queued = [e["id"] for e in col.all_events
-              if e["type"] == "queued" and (e.get("meta") or {}).get("door") == door]  # fmt: skip
+    queued = [
+        e["id"]
+        for e in col.all_events
+        if e["type"] == "queued" and (e.get("meta") or {}).get("door") == door
+    ]
     utt = col.wait_end(queued[-1], 120)
     return next(e["detail"]["text"] for e in utt.events if e["type"] == "sentence")
 
 
 def play_stream_first_frame(client, col, utt_id: str, pcm: bytes) -> float:  # type: ignore[no-untyped-def]
     topic = client.topic("default", "play/stream")
-    client.publish(topic, json.dumps({"type": "start", "id": utt_id, "rate": 16000, "width": 2,
-                                      "channels": 1}))  # fmt: skip
+    client.publish(
+        topic, json.dumps({"type": "start", "id": utt_id, "rate": 16000, "width": 2, "channels": 1})
+    )
     step = 8000  # 250 ms of 16 kHz 16-bit mono
     t0 = time.monotonic()
     for i in range(0, len(pcm), step):
@@ -101,14 +105,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         broker, port = start_broker(Path(tmp))
         try:
-            settings = Settings(mqtt={"port": port, "topic_prefix": "bench"},
-                                web={"enabled": False}, node={"phrase_cache_mb": 0})  # fmt: skip
+            settings = Settings(
+                mqtt={"port": port, "topic_prefix": "bench"},
+                web={"enabled": False},
+                node={"phrase_cache_mb": 0},
+            )
             node = Node(settings)
             node.load()
             PlayDoor(node).install()
             node.start()
-            wy = serve(node.pipeline, WyomingSettings(enabled=True, host="127.0.0.1",
-                                                      port=free_port()), settings.node)  # fmt: skip
+            wy = serve(
+                node.pipeline,
+                WyomingSettings(enabled=True, host="127.0.0.1", port=free_port()),
+                settings.node,
+            )
             assert wy.port is not None
             voice = node.voices.get("default").voice
             t = np.arange(16000 * 3) / 16000

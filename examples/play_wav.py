@@ -33,8 +33,14 @@ def stream_wav(avatar: AvatarClient, channel: str, utt_id: str, blob: Path, text
     topic = avatar.topic(channel, "play/stream")
     with wave.open(str(blob)) as w:
         rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
-        start = {"type": "start", "id": utt_id, "rate": rate, "width": width,
-                 "channels": channels, "text": text}  # fmt: skip
+        start = {
+            "type": "start",
+            "id": utt_id,
+            "rate": rate,
+            "width": width,
+            "channels": channels,
+            "text": text,
+        }
         avatar.publish(topic, json.dumps(start))
         while frames := w.readframes(rate // 10):
             pcm = base64.b64encode(frames).decode()
@@ -65,8 +71,12 @@ def main() -> int:
             avatar.publish(avatar.topic(args.channel, "play"), args.wav.read_bytes())
             utt_id = ""  # a raw WAV carries no id: take the first one that ends
         else:
-            msg = {"wav": base64.b64encode(args.wav.read_bytes()).decode(), "id": utt_id,
-                   "text": args.text, "mode": args.mode}  # fmt: skip
+            msg = {
+                "wav": base64.b64encode(args.wav.read_bytes()).decode(),
+                "id": utt_id,
+                "text": args.text,
+                "mode": args.mode,
+            }
             avatar.publish(avatar.topic(args.channel, "play"), json.dumps(msg))
         if not utt_id:
             first = events.events.get(timeout=60)

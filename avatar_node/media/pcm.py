@@ -117,8 +117,9 @@ def wrap_pcm(data: bytes, fmt: PcmFormat) -> bytes:
     data = data[: len(data) - len(data) % fmt.frame_bytes]
     tag = _IEEE_FLOAT if fmt.is_float else _PCM
     block = fmt.frame_bytes
-    fmt_body = struct.pack("<HHIIHH", tag, fmt.channels, fmt.rate, fmt.rate * block, block,
-                           fmt.width * 8)  # fmt: skip
+    fmt_body = struct.pack(
+        "<HHIIHH", tag, fmt.channels, fmt.rate, fmt.rate * block, block, fmt.width * 8
+    )
     extra = b""
     if fmt.is_float:  # non-PCM formats carry cbSize and a fact chunk (sample frames)
         fmt_body += b"\0\0"

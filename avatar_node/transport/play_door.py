@@ -60,9 +60,14 @@ class PlayNode(PlayPipeline, Protocol):
 
 def _command(channel: str, id: str, opts: PlayOptions, source: AudioSource) -> PlayCommand:
     return PlayCommand(
-        channel=channel, id=id, avatar=opts.avatar, mode=Mode(opts.mode),
-        priority=opts.priority, meta=opts.meta, audio=source,
-    )  # fmt: skip
+        channel=channel,
+        id=id,
+        avatar=opts.avatar,
+        mode=Mode(opts.mode),
+        priority=opts.priority,
+        meta=opts.meta,
+        audio=source,
+    )
 
 
 def _payload_id(payload: bytes) -> str | None:
@@ -129,10 +134,14 @@ class PlayStreams:
                 self._start(channel, part, entry)
             elif entry is None:
                 what = "chunk" if isinstance(part, AudioStreamChunk) else "stop"
-                self.pipeline.reject(channel, part.id, BadAudio(
-                    f"play/stream {what} for id {part.id!r} without a start (or after its "
-                    "stream ended)"
-                ))  # fmt: skip
+                self.pipeline.reject(
+                    channel,
+                    part.id,
+                    BadAudio(
+                        f"play/stream {what} for id {part.id!r} without a start (or after its "
+                        "stream ended)"
+                    ),
+                )
             elif isinstance(part, AudioStreamChunk):
                 self._chunk(channel, part, entry)
             else:  # stop
@@ -142,9 +151,13 @@ class PlayStreams:
     def _start(self, channel: str, part: AudioStreamStart, entry: _Open | None) -> None:
         if entry is not None and not entry.source.ended:
             # The id is already an utterance: its life must not end in a late `rejected`.
-            self.pipeline.reject(channel, None, BadRequest(
-                f"play/stream start for id {part.id!r}, whose stream is still open; ignored"
-            ))  # fmt: skip
+            self.pipeline.reject(
+                channel,
+                None,
+                BadRequest(
+                    f"play/stream start for id {part.id!r}, whose stream is still open; ignored"
+                ),
+            )
             return
         try:
             fmt = PcmFormat.named(part.resolved_format(), part.rate, part.channels)

@@ -111,8 +111,9 @@ class Handler(AsyncEventHandler):
                 return
             await self._finish_previous()
             syn = Synthesize.from_event(event)
-            await self._open(False, syn.voice, check_text(syn.text, self.door.max_text_chars),
-                             event)  # fmt: skip
+            await self._open(
+                False, syn.voice, check_text(syn.text, self.door.max_text_chars), event
+            )
         elif SynthesizeStart.is_type(event.type):
             await self._finish_previous()
             await self._open(True, SynthesizeStart.from_event(event).voice, "", event)
@@ -138,8 +139,14 @@ class Handler(AsyncEventHandler):
             await relay.forward(event)
             self.task = asyncio.create_task(self._guard(relay.run()))
             return
-        speech = Speech(door.pipeline, door.settings, self.write_event, streaming=streaming,
-                        voice=voice, default_voice=door.default_voice)  # fmt: skip
+        speech = Speech(
+            door.pipeline,
+            door.settings,
+            self.write_event,
+            streaming=streaming,
+            voice=voice,
+            default_voice=door.default_voice,
+        )
         speech.submit(text)
         self.request = speech
         self.task = asyncio.create_task(self._guard(speech.run()))
@@ -226,8 +233,14 @@ class WyomingServer:
             snd = await asyncio.start_server(self._client(tts=False), s.host, s.snd_port)
             self._servers.append(snd)
             self.snd_port = snd.sockets[0].getsockname()[1]
-        log.info("wyoming server listening", host=s.host, port=self.port, snd_port=self.snd_port,
-                 upstream=s.upstream_tts, channel=s.channel)  # fmt: skip
+        log.info(
+            "wyoming server listening",
+            host=s.host,
+            port=self.port,
+            snd_port=self.snd_port,
+            upstream=s.upstream_tts,
+            channel=s.channel,
+        )
 
     def _client(self, tts: bool):  # type: ignore[no-untyped-def]
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -267,8 +280,9 @@ def serve(pipeline: WyomingPipeline, wyoming: WyomingSettings, node: NodeSetting
     """Start the Wyoming door on ``pipeline`` (``wyoming.enabled`` is the caller's check)."""
     if wyoming.channel not in node.channels:
         raise ConfigError(f"wyoming.channel {wyoming.channel!r} is not in node.channels")
-    door = Door(pipeline, wyoming, default_voice=node.default_voice,
-                max_text_chars=node.max_text_chars)  # fmt: skip
+    door = Door(
+        pipeline, wyoming, default_voice=node.default_voice, max_text_chars=node.max_text_chars
+    )
     server = WyomingServer(door)
     server.start()
     return server

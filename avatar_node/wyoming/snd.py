@@ -43,11 +43,17 @@ class Playback:
             PcmFormat(start.rate, start.width, start.channels).checked()
             self.sink = RequestSink(asyncio.get_running_loop(), self.id)
             source = StreamSource(idle_timeout_s=self.settings.idle_timeout_s)
-            self.pipeline.submit(PlayCommand(
-                channel=self.channel, id=self.id, audio=source, sinks=(self.sink,),
-                mode=Mode(self.settings.mode), priority=self.settings.priority,
-                meta={"door": "wyoming-snd"},
-            ))  # fmt: skip
+            self.pipeline.submit(
+                PlayCommand(
+                    channel=self.channel,
+                    id=self.id,
+                    audio=source,
+                    sinks=(self.sink,),
+                    mode=Mode(self.settings.mode),
+                    priority=self.settings.priority,
+                    meta={"door": "wyoming-snd"},
+                )
+            )
             self.source = source
         except AvatarError as exc:
             self.done = True

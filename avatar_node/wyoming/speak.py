@@ -86,18 +86,26 @@ class Speech:
         self.sink = RequestSink(asyncio.get_running_loop(), self.id)
         name, speaker = pick_voice(self.pipeline.voices, self.voice)
         cmd = say_command(
-            self.channel, self.id, self.sink, voice=name, speaker=speaker, text=text,
-            streaming=self.streaming, mode=Mode(self.settings.mode),
-            priority=self.settings.priority, meta={"door": "wyoming"},
-        )  # fmt: skip
+            self.channel,
+            self.id,
+            self.sink,
+            voice=name,
+            speaker=speaker,
+            text=text,
+            streaming=self.streaming,
+            mode=Mode(self.settings.mode),
+            priority=self.settings.priority,
+            meta={"door": "wyoming"},
+        )
         self.pipeline.submit(cmd)
         log.info("wyoming request queued", id=self.id, streaming=self.streaming)
 
     def push(self, text: str, final: bool = False) -> None:
         """Append streamed text (``final``: the stream's end)."""
         if not self.done and self.sink is not None:
-            self.pipeline.push(say_command(self.channel, self.id, self.sink, text=text,
-                                           streaming=True), final)  # fmt: skip
+            self.pipeline.push(
+                say_command(self.channel, self.id, self.sink, text=text, streaming=True), final
+            )
 
     def cancel(self) -> None:
         """The client went away: stop the utterance (playing or queued)."""

@@ -35,9 +35,11 @@ def _client(settings: WyomingSettings) -> AsyncTcpClient:
     url = urlparse(settings.upstream_tts or "")
     assert url.hostname is not None and url.port is not None
     return AsyncTcpClient(
-        url.hostname, url.port, connect_timeout=settings.connect_timeout_s,
+        url.hostname,
+        url.port,
+        connect_timeout=settings.connect_timeout_s,
         read_timeout=settings.idle_timeout_s,
-    )  # fmt: skip
+    )
 
 
 async def upstream_info(settings: WyomingSettings) -> Info:
@@ -84,9 +86,13 @@ class Relay:
             ) from exc
         source = StreamSource(text, idle_timeout_s=self.settings.idle_timeout_s)
         cmd = PlayCommand(
-            channel=self.channel, id=self.id, audio=source, mode=Mode(self.settings.mode),
-            priority=self.settings.priority, meta={"door": "wyoming", "upstream": True},
-        )  # fmt: skip
+            channel=self.channel,
+            id=self.id,
+            audio=source,
+            mode=Mode(self.settings.mode),
+            priority=self.settings.priority,
+            meta={"door": "wyoming", "upstream": True},
+        )
         try:
             self.pipeline.submit(cmd)
             self.source = source

@@ -15,8 +15,9 @@ import numpy as np
 
 AUDIO_OUTPUT_SYNCHRONOUS = 2
 POS_CHARACTER = 1
-SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
-                                  ctypes.c_void_p)  # fmt: skip
+SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
 
 
 def speak(text: str) -> tuple[np.ndarray, int]:
@@ -48,8 +49,12 @@ def speak(text: str) -> tuple[np.ndarray, int]:
 
 def espeak_wav_16k(out: Path, text: str) -> Path:
     """Write ``out``: espeak-ng's ``text`` as a 16 kHz 16-bit mono WAV (made in a child process)."""
-    subprocess.run([sys.executable, "-m", "tests.integration.espeak_wav", str(out), text],
-                   check=True, timeout=120, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "tests.integration.espeak_wav", str(out), text],
+        check=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     return out
 
 

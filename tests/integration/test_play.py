@@ -38,8 +38,15 @@ def play_json(client, wav: bytes, **fields) -> str:
     return uid
 
 
-def stream(client, uid: str, wav: bytes, chunk_ms: float = 100, stop: bool = True,
-           sample_format: str | None = None, upto: float = 1.0) -> None:  # fmt: skip
+def stream(
+    client,
+    uid: str,
+    wav: bytes,
+    chunk_ms: float = 100,
+    stop: bool = True,
+    sample_format: str | None = None,
+    upto: float = 1.0,
+) -> None:
     parsed = parse_wav(wav)
     f = parsed.fmt
     start = {"type": "start", "id": uid, "rate": f.rate, "width": f.width, "channels": f.channels}
@@ -51,8 +58,9 @@ def stream(client, uid: str, wav: bytes, chunk_ms: float = 100, stop: bool = Tru
     end = int(len(parsed.pcm) * upto)
     for i in range(0, end, step):
         pcm = parsed.pcm[i : min(i + step, end)]
-        client.publish(topic, json.dumps({"type": "chunk", "id": uid,
-                                          "pcm": base64.b64encode(pcm).decode()}))  # fmt: skip
+        client.publish(
+            topic, json.dumps({"type": "chunk", "id": uid, "pcm": base64.b64encode(pcm).decode()})
+        )
     if stop:
         client.publish(topic, json.dumps({"type": "stop", "id": uid}))
 
@@ -196,8 +204,10 @@ def test_every_bad_input_gets_its_code(audio_node, client, collector, espeak_16k
     e = rejected(collector, lambda e: e["id"] == "orphan")
     assert e["code"] == "bad_request" and "without a start" in e["message"]
 
-    client.publish(topic_stream, json.dumps({"type": "start", "id": "w1", "rate": 16000,
-                                             "width": 1, "channels": 1}))  # fmt: skip
+    client.publish(
+        topic_stream,
+        json.dumps({"type": "start", "id": "w1", "rate": 16000, "width": 1, "channels": 1}),
+    )
     e = rejected(collector, lambda e: e["id"] == "w1")
     assert e["code"] == "bad_request" and "width" in e["message"]
 
@@ -220,9 +230,22 @@ def test_example_play_wav(audio_node, broker, prefix, espeak_16k, tmp_path, how)
     wav = tmp_path / "reply.wav"
     wav.write_bytes(espeak_16k)
     result = subprocess.run(
-        [sys.executable, str(REPO / "examples" / "play_wav.py"), str(wav), "--text", "Hi.",
-         "--port", str(broker.port), "--prefix", prefix, *how],
-        capture_output=True, text=True, timeout=300, cwd=REPO,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "examples" / "play_wav.py"),
+            str(wav),
+            "--text",
+            "Hi.",
+            "--port",
+            str(broker.port),
+            "--prefix",
+            prefix,
+            *how,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout)["type"] == "finished"

@@ -94,8 +94,9 @@ def wyoming_utterance(collector: Any, n: int = 1, timeout: float = 120) -> Any:
 
 def mqtt_pcm(utt: Any) -> bytes:
     chunks = sorted(utt.audio, key=lambda c: c["seq"])
-    return b"".join(parse_wav(base64.b64decode(c["wav"])).pcm for c in chunks
-                    if c["duration_ms"] > 0)  # fmt: skip
+    return b"".join(
+        parse_wav(base64.b64decode(c["wav"])).pcm for c in chunks if c["duration_ms"] > 0
+    )
 
 
 def test_describe_lists_every_voice(audio_node):

@@ -40,13 +40,24 @@ def wyoming_piper_python() -> Path:
         shutil.rmtree(root, ignore_errors=True)
         venv.EnvBuilder(with_pip=True, clear=True).create(root)
         result = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             WYOMING_PIPER],
-            capture_output=True, text=True, timeout=1200,
-        )  # fmt: skip
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                WYOMING_PIPER,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         if result.returncode != 0:
-            pytest.fail(f"pip install {WYOMING_PIPER} failed (PyPI must be reachable):\n"
-                        f"{result.stderr[-2000:]}")  # fmt: skip
+            pytest.fail(
+                f"pip install {WYOMING_PIPER} failed (PyPI must be reachable):\n"
+                f"{result.stderr[-2000:]}"
+            )
         (root / ".complete").write_text(WYOMING_PIPER + "\n")
     return python
 
@@ -72,10 +83,20 @@ def wyoming_piper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WyomingP
     port = free_port()
     log = work / "wyoming-piper.log"
     cmd = [
-        str(python), "-m", "wyoming_piper", "--uri", f"tcp://127.0.0.1:{port}",
-        "--voice", str(joe_voice()), "--data-dir", str(work),
-        "--noise-scale", "0", "--noise-w-scale", "0",
-    ]  # fmt: skip
+        str(python),
+        "-m",
+        "wyoming_piper",
+        "--uri",
+        f"tcp://127.0.0.1:{port}",
+        "--voice",
+        str(joe_voice()),
+        "--data-dir",
+        str(work),
+        "--noise-scale",
+        "0",
+        "--noise-w-scale",
+        "0",
+    ]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -34,14 +34,28 @@ def test_raw_riff_and_json_play():
     raw = parse_play(WAV, 1 << 20)
     assert raw.wav == WAV and raw.request.mode == "queue" and len(raw.request.id) == 32
     msg = parse_play(
-        js(wav=base64.b64encode(WAV).decode(), id="p-1", text="hi", mode="replace", priority=8,
-           meta={"k": 1}, avatar="a", future_key=True),
+        js(
+            wav=base64.b64encode(WAV).decode(),
+            id="p-1",
+            text="hi",
+            mode="replace",
+            priority=8,
+            meta={"k": 1},
+            avatar="a",
+            future_key=True,
+        ),
         1 << 20,
-    )  # fmt: skip
+    )
     assert msg.wav == WAV
     r = msg.request
-    assert (r.id, r.text, r.mode, r.priority, r.meta, r.avatar) == ("p-1", "hi", "replace", 8,
-                                                                    {"k": 1}, "a")  # fmt: skip
+    assert (r.id, r.text, r.mode, r.priority, r.meta, r.avatar) == (
+        "p-1",
+        "hi",
+        "replace",
+        8,
+        {"k": 1},
+        "a",
+    )
 
 
 @pytest.mark.parametrize(
@@ -128,8 +142,12 @@ class FakePipeline:
 
 def test_door_play_submits_one_command():
     pipe = FakePipeline()
-    handle_play(pipe, "hall", js(wav=base64.b64encode(WAV).decode(), id="w1", mode="interrupt"),
-                NodeSettings())  # fmt: skip
+    handle_play(
+        pipe,
+        "hall",
+        js(wav=base64.b64encode(WAV).decode(), id="w1", mode="interrupt"),
+        NodeSettings(),
+    )
     (cmd,) = pipe.commands
     assert (cmd.channel, cmd.id, cmd.mode) == ("hall", "w1", Mode.INTERRUPT)
     assert cmd.audio is not None
@@ -172,8 +190,9 @@ def test_door_stream_start_chunks_stop():
     streams.handle("default", js(type="start", id="s1", rate=16000, width=2, channels=1))
     pcm = float_to_s16(np.full(4000, 0.1, dtype=np.float32))
     for i in range(0, len(pcm), 999):  # odd sizes: frames split across chunks
-        streams.handle("default", js(type="chunk", id="s1",
-                                     pcm=base64.b64encode(pcm[i : i + 999]).decode()))  # fmt: skip
+        streams.handle(
+            "default", js(type="chunk", id="s1", pcm=base64.b64encode(pcm[i : i + 999]).decode())
+        )
     streams.handle("default", js(type="stop", id="s1"))
     (cmd,) = pipe.commands
     assert cmd.audio is not None
@@ -189,8 +208,10 @@ def test_door_stream_rejections():
     streams = PlayStreams(pipe, NodeSettings())
     streams.handle("default", js(type="chunk", id="nope", pcm="AAAA"))
     streams.handle("default", js(type="stop", id="nope2"))
-    streams.handle("default", js(type="start", id="f", rate=16000, width=2, channels=1,
-                                 sample_format="pcm_s32le"))  # fmt: skip
+    streams.handle(
+        "default",
+        js(type="start", id="f", rate=16000, width=2, channels=1, sample_format="pcm_s32le"),
+    )
     streams.handle("default", b"not json")
     streams.handle("default", js(type="start", id="s", rate=16000, width=2, channels=1))
     streams.handle("default", js(type="chunk", id="s", pcm="@@@"))

@@ -103,8 +103,11 @@ class FakePipeline:
         self.started.set()
         if cmd.voice == "broken":
             for sink in cmd.sinks:
-                sink.event(PipelineEvent(cmd.channel, EventKind.ERROR, cmd.id, "engine_error",
-                                         "the voice failed"))  # fmt: skip
+                sink.event(
+                    PipelineEvent(
+                        cmd.channel, EventKind.ERROR, cmd.id, "engine_error", "the voice failed"
+                    )
+                )
             return
         self.gate.wait(30)
         pos = 0.0
@@ -113,8 +116,19 @@ class FakePipeline:
                 return self._emit(cmd, EventKind.CANCELLED)
             n = 40 * rate // 1000 * len(sentence)
             audio = (0.2 * np.sin(np.arange(n) * 0.1)).astype(np.float32)
-            out = AudioOut(cmd.channel, cmd.id, seq, sentence, pos, n * 1000 / rate, rate,
-                           "pcm_s16le", 1, False, None)  # fmt: skip
+            out = AudioOut(
+                cmd.channel,
+                cmd.id,
+                seq,
+                sentence,
+                pos,
+                n * 1000 / rate,
+                rate,
+                "pcm_s16le",
+                1,
+                False,
+                None,
+            )
             for sink in cmd.sinks:
                 sink.audio(out, encode_wav(audio, rate))
             pos += out.duration_ms
@@ -239,8 +253,10 @@ def test_snd_audio_is_shown_then_played(door):
     pipe, server = door
     pcm = (np.zeros(8000, dtype="<i2")).tobytes()
     seq = [AudioStart(rate=RATE, width=2, channels=1).event()]
-    seq += [AudioChunk(rate=RATE, width=2, channels=1, audio=pcm[i : i + 2048]).event()
-            for i in range(0, len(pcm), 2048)]  # fmt: skip
+    seq += [
+        AudioChunk(rate=RATE, width=2, channels=1, audio=pcm[i : i + 2048]).event()
+        for i in range(0, len(pcm), 2048)
+    ]
     seq.append(AudioStop().event())
     events = asyncio.run(exchange(server.port, seq, ("played", "error")))
     assert [e.type for e in events] == [Played().event().type]
@@ -261,40 +277,3 @@ def test_an_utterance_that_fails_is_an_error_then_the_connection_closes(door):
     err, after = asyncio.run(go())
     assert err is not None and Error.from_event(err).code == "engine_error"
     assert after is None  # closed: Home Assistant stops waiting for audio
-
-
-def test_snd_only_port_and_an_unreachable_upstream():
-    pipe = FakePipeline()
-    dead = free_port()  # nothing listens here
-    upstream = f"tcp://127.0.0.1:{dead}"
-    settings = WyomingSettings(host="127.0.0.1", port=free_port(), snd_port=free_port(),
-                               upstream_tts=upstream, connect_timeout_s=2)  # fmt: skip
-    server = WyomingServer(Door(pipe, settings))
-    server.start()
-    try:
-        assert server.snd_port == settings.snd_port
-        (info,) = asyncio.run(exchange(server.snd_port, [Describe().event()], ("info",)))
-        parsed = Info.from_event(info)
-        assert parsed.tts == [] and parsed.snd
-        pcm = np.zeros(4000, dtype="<i2").tobytes()
-        fmt = {"rate": RATE, "width": 2, "channels": 1}
-        seq = [AudioStart(**fmt).event(), AudioChunk(audio=pcm, **fmt).event(), AudioStop().event()]
-        played = asyncio.run(exchange(server.snd_port, seq, ("played", "error")))
-        assert [e.type for e in played] == ["played"]
-        events = asyncio.run(exchange(server.port, [Synthesize(text="Hi.").event()], ("error",)))
-        err = Error.from_event(events[-1])
-        assert err.code == "engine_error" and "unreachable" in err.text
-    finally:
-        server.stop()
-
-
-def test_pick_voice_by_name_speaker_or_language():
-    from avatar_node.wyoming.speak import pick_voice
-
-    reg = Registry()
-    assert pick_voice(reg, None) == (None, None)
-    assert pick_voice(reg, SynthesizeVoice(name="other", speaker="bob")) == ("other", "bob")
-    assert pick_voice(reg, SynthesizeVoice(name="default", speaker="1")) == ("default", 1)
-    assert pick_voice(reg, SynthesizeVoice(language="en")) == ("default", None)
-    assert pick_voice(reg, SynthesizeVoice(language="en-GB")) == ("default", None)
-    assert pick_voice(reg, SynthesizeVoice(language="de_DE")) == (None, None)

@@ -9,8 +9,12 @@ from avatar_node.wyoming import WyomingSettings
 def test_defaults_are_the_documented_ones():
     s = WyomingSettings()
     assert (s.enabled, s.host, s.port, s.channel, s.upstream_tts) == (
-        False, "0.0.0.0", 10200, "default", None
-    )  # fmt: skip
+        False,
+        "0.0.0.0",
+        10200,
+        "default",
+        None,
+    )
     assert s.snd_port is None and s.mode == "queue" and s.priority == 5
 
 
