@@ -129,3 +129,13 @@ class StartupError(Exception):
     def line(self) -> str:
         text = f"avatar-node: {self.option}: {self.problem}; {self.fix}"
         return " ".join(text.split())  # one line, whatever the parts held
+
+
+class BadAudio(BadRequest):
+    """Audio handed in (``play``, ``play/stream``, Wyoming) is not usable: not RIFF/WAVE, truncated,
+    a stream chunk without its start. Reported with the contract's ``bad_request`` code."""
+
+
+class UnsupportedAudio(BadRequest):
+    """Well-formed audio in a format the node does not take (rate outside 8-48 kHz, more than two
+    channels, 8-bit or compressed samples). Reported with the contract's ``bad_request`` code."""

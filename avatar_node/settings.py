@@ -44,6 +44,8 @@ class NodeSettings(_Section):
     """Longest accepted text, in characters after trimming."""
     max_payload_bytes: int = Field(65536, ge=256)
     """Largest accepted inbound MQTT payload, in bytes."""
+    max_play_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest accepted ``play`` payload (a whole WAV file, raw or base64 JSON), in bytes."""
     queue_depth: int = Field(32, ge=1)
     """Requests waiting per channel before ``queue_full``."""
     stream_idle_timeout_s: float = Field(10.0, gt=0)

@@ -31,9 +31,13 @@ class AudioChunk(Outbound):
     )
     duration_ms: float = Field(..., ge=0, description="Length of the chunk, ms.")
     sample_rate: int = Field(..., gt=0, description="Samples per second (the voice's real rate).")
-    channels: int = Field(1, description="Always 1 (mono).")
-    sample_format: Literal["pcm_s16le", "f32le"] = Field(
-        ..., description="Sample encoding in the WAV."
+    channels: int = Field(
+        1, description="1 (mono); (v1.1) 2 for stereo audio handed in on play, re-published as is."
+    )
+    sample_format: Literal["pcm_s16le", "f32le", "pcm_s24le", "pcm_s32le"] = Field(
+        ...,
+        description="Sample encoding in the WAV; (v1.1) audio from play keeps its own "
+        "(24/32-bit PCM too).",
     )
     wav: str = Field(..., description="Base64 of a complete RIFF/WAVE file.")
     final: bool = Field(..., description="True on the last chunk of the utterance.")
