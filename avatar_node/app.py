@@ -25,6 +25,7 @@ from .wire.topics import Topics
 
 if TYPE_CHECKING:
     from .integrations.prometheus import NodeMetrics
+    from .wyoming import WyomingServer
 
 log = get_logger(__name__)
 
@@ -71,6 +72,8 @@ class Node:
         self._started = False
         self.metrics: NodeMetrics | None = None
         """Prometheus metrics while ``metrics.enabled`` and started."""
+        self.wyoming: WyomingServer | None = None
+        """The Wyoming door while ``wyoming.enabled`` and started."""
 
     @property
     def on_event(self) -> list[Callable[[PipelineEvent], None]]:
@@ -93,6 +96,9 @@ class Node:
         from .integrations import install as install_integrations
 
         install_integrations(self)  # Home Assistant / Hermes, when enabled (subscribe before start)
+        from .transport.play_door import PlayDoor
+
+        PlayDoor(self).install()  # audio in: {channel}/play and play/stream
 
     def start(self, connect_timeout: float | None = 10.0) -> None:
         if not self.pipeline.runners:
@@ -106,6 +112,10 @@ class Node:
         self.pipeline.start()
         self.transport.start()
         self._started = True
+        if self.settings.wyoming.enabled and self.wyoming is None:
+            from .wyoming import serve
+
+            self.wyoming = serve(self.pipeline, self.settings.wyoming, self.settings.node)
         if connect_timeout and not self.transport.wait_connected(connect_timeout):
             log.warning("broker not reachable yet; retrying in the background")
 
@@ -113,6 +123,9 @@ class Node:
         if not self._started:
             return
         self._started = False
+        if self.wyoming is not None:
+            self.wyoming.stop()
+            self.wyoming = None
         self.pipeline.close()
         self.transport.stop()
         if self.metrics is not None:

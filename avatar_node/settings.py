@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from .config_file import check_yaml, describe_validation_error, first_option, one_line
 from .errors import ConfigError
+from .wyoming.settings import WyomingSettings
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -243,6 +244,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     hermes: HermesSettings = Field(default_factory=HermesSettings)
     homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -271,6 +273,8 @@ class Settings(BaseSettings):
             raise ValueError(f"node.default_avatar {self.node.default_avatar!r} is not in avatars")
         if self.hermes.enabled and self.hermes.channel not in self.node.channels:
             raise ValueError(f"hermes.channel {self.hermes.channel!r} is not in node.channels")
+        if self.wyoming.enabled and self.wyoming.channel not in self.node.channels:
+            raise ValueError(f"wyoming.channel {self.wyoming.channel!r} is not in node.channels")
         return self
 
 

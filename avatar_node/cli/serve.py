@@ -43,6 +43,11 @@ def check_ports(settings: Settings) -> None:
     if metrics.enabled and metrics.port and not port_free(metrics.host, metrics.port):
         raise failures.port_taken("metrics.port", metrics.host, metrics.port,
                                   "AVATAR_METRICS__PORT")  # fmt: skip
+    wy = settings.wyoming
+    for option, port in (("wyoming.port", wy.port), ("wyoming.snd_port", wy.snd_port)):
+        if wy.enabled and port and not port_free(wy.host, port):
+            env = "AVATAR_WYOMING__" + option.split(".")[1].upper()
+            raise failures.port_taken(option, wy.host, port, env)
 
 
 def preflight(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from .base import CONTRACT_VERSION, ID_PATTERN, Inbound, Outbound, new_id
 from .events import ChannelState, Event, Metrics
 from .hermes import HermesError, HermesSay, HermesSayFinished
 from .media import AudioChunk, AvatarInfo, PhoneSpan, VideoFrame
+from .play import AudioStreamChunk, AudioStreamStart, AudioStreamStop, PlayRequest
 from .requests import Control, SayOptions, SayRequest, TextDelta
 
 ALL_MESSAGES: dict[str, type[BaseModel]] = {
@@ -26,6 +27,10 @@ ALL_MESSAGES: dict[str, type[BaseModel]] = {
     "HermesSay": HermesSay,
     "HermesSayFinished": HermesSayFinished,
     "HermesError": HermesError,
+    "PlayRequest": PlayRequest,
+    "AudioStreamStart": AudioStreamStart,
+    "AudioStreamChunk": AudioStreamChunk,
+    "AudioStreamStop": AudioStreamStop,
 }
 """Every model of the contract by name: ``schemas/`` is generated from these."""
 

@@ -32,6 +32,12 @@ CHANNELS: list[tuple[str, str, str, str, int, bool, str]] = [
         "Incremental text from a streaming chatbot.",
     ),
     ("control", "{prefix}/{channel}/control", "Control", "receive", 1, False, "Stop or clear."),
+    ("play", "{prefix}/{channel}/play", "PlayRequest", "receive", 1, False,
+     "(v1.1) Lip-sync a complete WAV: raw RIFF bytes or a JSON PlayRequest."),
+    ("playStream", "{prefix}/{channel}/play/stream", "AudioStreamStart", "receive", 1, False,
+     "(v1.1) Streamed audio: AudioStreamStart, AudioStreamChunk..., AudioStreamStop."),
+    ("idle", "{prefix}/{channel}/idle", "VideoFrame", "send", 0, False,
+     "(v1.1) Idle frames (blinks, breathing) while the channel is silent; id is 'idle'."),
     (
         "audio",
         "{prefix}/{channel}/audio",

@@ -11,8 +11,7 @@ import pytest
 
 from avatar_node.app import Node
 from avatar_node.media.pcm import parse_wav
-from avatar_node.transport.play_door import PlayDoor
-from avatar_node.wyoming import WyomingServer, WyomingSettings, serve
+from avatar_node.wyoming import WyomingServer, WyomingSettings
 from tests.conftest import free_port
 from tests.integration.conftest import node_settings, wait_subscribed
 from tests.integration.espeak_wav import espeak_wav_16k
@@ -42,23 +41,20 @@ def audio_node(
         sections.setdefault("lipsync", {"engine": "energy", "cache_dir": str(tmp_path / "faces")})
         node_section = {"phrase_cache_mb": 0, **sections.pop("node", {})}
         settings = node_settings(broker, prefix, node=node_section, **sections)
-        node = Node(settings, load_avatars=True, voices=bundled_voices)
-        node.load()
-        PlayDoor(node).install()
-        node.start(connect_timeout=10)
-        server = None
         if wyoming is not None:
-            ws = WyomingSettings(enabled=True, host="127.0.0.1", port=free_port(), **wyoming)
-            server = serve(node.pipeline, ws, settings.node)
+            settings.wyoming = WyomingSettings(
+                enabled=True, host="127.0.0.1", port=free_port(), **wyoming
+            )
+        node = Node(settings, load_avatars=True, voices=bundled_voices)
+        node.start(connect_timeout=10)
+        server = node.wyoming
         made.append(AudioNode(node, server))
         wait_subscribed(client, prefix)
         return made[-1]
 
     yield make
     for n in made:
-        if n.wyoming is not None:
-            n.wyoming.stop()
-        n.node.stop()
+        n.node.stop()  # stops its Wyoming server too
 
 
 @pytest.fixture(scope="session")

@@ -74,20 +74,28 @@ def test_layer_imports_only_what_it_may(layer):
     assert not bad, "layer rule broken:\n" + "\n".join(sorted(set(bad)))
 
 
-def test_no_import_circles_between_packages():
-    """Top-level packages of avatar_node form a DAG (module-level imports, not TYPE_CHECKING)."""
+def test_no_import_circles():
+    """Modules form a DAG at import time (module-level imports; not TYPE_CHECKING, not deferred)."""
+    modules = {_module_name(p): p for p in SOURCES}
     graph: dict[str, set[str]] = {}
-    for path in SOURCES:
-        src = _layer(_module_name(path))
+    for name, path in modules.items():
         tree = ast.parse(path.read_text())
         top = ast.Module(body=[n for n in tree.body if not _is_type_checking(n)], type_ignores=[])
-        tmp = path.with_name(path.name)  # same package context for relative imports
-        for imported in _imports_of_tree(top, tmp):
-            dst = _layer(imported)
-            if dst and dst != src and dst != "__init__":
-                graph.setdefault(src, set()).add(dst)
+        for imported in _imports_of_tree(top, path):
+            targets = [imported] if imported in modules else []
+            targets += [m for m in modules if m.startswith(imported + ".") and m.count(".") ==
+                        imported.count(".") + 1 and _names_submodule(top, imported, m)]  # fmt: skip
+            for target in targets:
+                if target != name:
+                    graph.setdefault(name, set()).add(target)
     cycles = _cycles(graph)
-    assert not cycles, f"import circles between packages: {cycles}"
+    assert not cycles, f"import circles: {cycles}"
+
+
+def _names_submodule(tree: ast.Module, package: str, module: str) -> bool:
+    leaf = module.rsplit(".", 1)[1]
+    return any(isinstance(n, ast.ImportFrom) and any(a.name == leaf for a in n.names)
+               for n in tree.body)  # fmt: skip
 
 
 def _is_type_checking(node: ast.stmt) -> bool:
