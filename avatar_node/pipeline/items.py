@@ -178,8 +178,10 @@ class AvatarOut:
     face: tuple[int, int, int, int] | None
 
 
-@dataclass(frozen=True)
-class MetricsView:
+@dataclass
+class ChannelMetrics:
+    """Figures of a channel's last utterance plus counters since start."""
+
     first_audio_ms: float | None = None
     first_frame_ms: float | None = None
     lipsync_fps: float | None = None
@@ -201,7 +203,8 @@ class ChannelView:
     voices: Sequence[str]
     avatars: Sequence[str]
     fps: float
-    metrics: MetricsView = field(default_factory=MetricsView)
+    metrics: ChannelMetrics = field(default_factory=ChannelMetrics)
+    """A copy, taken with the rest of the view."""
 
 
 # ---------------------------------------------------------------- between the stages

@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .items import ChannelView, MetricsView
-
-
-@dataclass
-class ChannelMetrics:
-    """Figures of a channel's last utterance plus counters since start (mutable, in place)."""
-
-    first_audio_ms: float | None = None
-    first_frame_ms: float | None = None
-    lipsync_fps: float | None = None
-    rtf: float | None = None
-    utterances: int = 0
-    errors: int = 0
-    cache_hits: int = 0
-    cache_misses: int = 0
+from .items import ChannelMetrics, ChannelView
 
 
 @dataclass
@@ -47,5 +33,5 @@ class ChannelStatus:
                 voices=tuple(self.voices),
                 avatars=tuple(self.avatars),
                 fps=self.fps,
-                metrics=MetricsView(**asdict(self.metrics)),
+                metrics=replace(self.metrics),
             )

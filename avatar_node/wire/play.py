@@ -11,46 +11,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic import Field, TypeAdapter, ValidationError
 
 from ..errors import BadRequest, PayloadTooLarge
-from .base import ID_PATTERN, META_MAX_BYTES, Inbound, new_id
+from .base import ID_PATTERN, Inbound, new_id
 from .parse import decode_text, parse_json_object, validation_message
+from .requests import RequestOptions
 
 StreamSampleFormat = Literal["pcm_s16le", "pcm_s24le", "pcm_s32le", "f32le"]
 _WIDTH_FORMAT: dict[int, StreamSampleFormat] = {2: "pcm_s16le", 3: "pcm_s24le", 4: "pcm_s32le"}
 FORMAT_WIDTH = {"pcm_s16le": 2, "pcm_s24le": 3, "pcm_s32le": 4, "f32le": 4}
 
 
-class PlayOptions(Inbound):
+class PlayOptions(RequestOptions):
     """Optional fields of ``play`` and of a ``play/stream`` start (as in SayRequest)."""
 
     text: str | None = Field(
         None, description="What the audio says: a transcript for events only, never spoken."
     )
-    avatar: str | None = Field(
-        None, description="A configured avatar name; channel default if unset."
-    )
-    mode: Literal["queue", "interrupt", "replace"] = Field(
-        "queue",
-        description="queue: wait in line; interrupt: stop the current utterance, play this next, "
-        "keeping the queue; replace: stop the current one and clear the queue.",
-    )
-    priority: int = Field(5, ge=0, le=9, description="0..9, higher first; FIFO within a priority.")
-    meta: dict[str, Any] | None = Field(
-        None, description="Opaque object (<= 4 KiB serialized) echoed in every event."
-    )
-
-    @field_validator("meta")
-    @classmethod
-    def _meta_size(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        if v is not None and len(json.dumps(v, ensure_ascii=False).encode()) > META_MAX_BYTES:
-            raise ValueError(f"meta is larger than {META_MAX_BYTES} bytes serialized")
-        return v
 
 
 class PlayRequest(PlayOptions):

@@ -10,28 +10,20 @@ from pydantic import Field, field_validator
 from .base import ID_PATTERN, META_MAX_BYTES, Inbound, new_id
 
 
-class SayOptions(Inbound):
-    """Optional fields of a say request (also allowed on the first delta of a stream)."""
+class RequestOptions(Inbound):
+    """Optional fields every request to a channel may carry (say, stream, play)."""
 
-    voice: str | None = Field(None, description="A configured voice name; node default if unset.")
-    speaker: str | int | None = Field(
-        None, description="Speaker name or id inside a multi-speaker voice."
-    )
-    language: str | None = Field(
-        None, description="Language mark, e.g. en, zh, ja, ko, mix (VITS-fast-fine-tuning)."
-    )
-    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate; length_scale = 1/speed.")
     avatar: str | None = Field(
         None, description="A configured avatar name; channel default if unset."
     )
     mode: Literal["queue", "interrupt", "replace"] = Field(
         "queue",
-        description="queue: wait in line; interrupt: stop the current utterance, speak this next, "
+        description="queue: wait in line; interrupt: stop the current utterance, this one next, "
         "keeping the queue; replace: stop the current one and clear the queue.",
     )
     priority: int = Field(5, ge=0, le=9, description="0..9, higher first; FIFO within a priority.")
     meta: dict[str, Any] | None = Field(
-        None, description="Opaque object (<= 4 KiB serialized) echoed in every event."
+        None, description="Opaque object (<= 4 KiB serialized, <= 16 levels) echoed in every event."
     )
 
     @field_validator("meta")
@@ -44,6 +36,19 @@ class SayOptions(Inbound):
         if len(json.dumps(v, ensure_ascii=False).encode()) > META_MAX_BYTES:
             raise ValueError(f"meta is larger than {META_MAX_BYTES} bytes serialized")
         return v
+
+
+class SayOptions(RequestOptions):
+    """Optional fields of a say request (also allowed on the first delta of a stream)."""
+
+    voice: str | None = Field(None, description="A configured voice name; node default if unset.")
+    speaker: str | int | None = Field(
+        None, description="Speaker name or id inside a multi-speaker voice."
+    )
+    language: str | None = Field(
+        None, description="Language mark, e.g. en, zh, ja, ko, mix (VITS-fast-fine-tuning)."
+    )
+    speed: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate; length_scale = 1/speed.")
 
 
 META_MAX_DEPTH = 16
