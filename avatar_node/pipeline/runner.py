@@ -128,6 +128,8 @@ class ChannelRunner:
                 self.status.current = utt.id
             with structlog.contextvars.bound_contextvars(utterance=utt.id, channel=self.name):
                 end = self.speech.speak(utt)
+            if end.type is not EndType.FINISHED:
+                self.speech.clock_floor = 0.0  # a display stops what was cut short at once
             self.queue.done(utt)
             self._handoff.put(end)
 

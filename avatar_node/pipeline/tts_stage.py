@@ -68,6 +68,8 @@ class SpeechStage:
         self.sample_format = sample_format
         self.cache = cache if cache is not None and cache.enabled else None
         self.engine_name = engine_name
+        self.clock_floor = 0.0
+        """Monotonic time the previous utterance's audio ends on a display playing it."""
 
     def speak(self, utt: Utterance) -> UtteranceEnd:
         cached = self._cache_lookup(utt)
@@ -235,8 +237,13 @@ class SpeechStage:
             utt.recording.audio(out, wav)
         self.outlets.audio(out, wav, utt.sinks)
         if out.seq == 0:
-            utt.clock_start = time.monotonic()
-            self.status.metrics.first_audio_ms = (utt.clock_start - utt.received) * 1000
+            now = time.monotonic()
+            # A display plays this after the previous utterance: its clock starts then, so its
+            # frames (paced to this clock) do not crowd the previous one's on a slow link.
+            utt.clock_start = max(now, self.clock_floor)
+            self.status.metrics.first_audio_ms = (now - utt.received) * 1000
+        assert utt.clock_start is not None
+        self.clock_floor = utt.clock_start + (out.start_ms + out.duration_ms) / 1000
         detail = {
             "seq": out.seq,
             "text": out.text,
