@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e"), str(REPO / "bench")]
 from kiosk import Mosquitto  # noqa: E402
 from kiosk_driver import Browser, Kiosk  # noqa: E402
 
-from avatar_node.node import Node  # noqa: E402
+from avatar_node.app import Node  # noqa: E402
 from avatar_node.settings import load_settings  # noqa: E402
 from avatar_node.web.server import WebServer  # noqa: E402
 
@@ -69,10 +69,11 @@ class Ends:
         self.by_type: dict[str, int] = {}
 
     def __call__(self, ev: Any) -> None:
-        if ev.type in ("finished", "cancelled", "error", "rejected"):
+        kind = getattr(ev.kind, "value", ev.kind)
+        if kind in ("finished", "cancelled", "error", "rejected"):
             with self.lock:
                 self.count += 1
-                self.by_type[ev.type] = self.by_type.get(ev.type, 0) + 1
+                self.by_type[kind] = self.by_type.get(kind, 0) + 1
 
 
 def chromium_rss_mb() -> float:
@@ -131,7 +132,7 @@ def main() -> int:
         node = Node(settings)
         node.start()
         ends = Ends()
-        node.emitter.on_event.append(ends)
+        node.on_event.append(ends)
         web = WebServer("127.0.0.1", 0, {
             "ws": f"ws://127.0.0.1:{broker.ws_port}", "prefix": prefix, "channel": "default",
         })  # fmt: skip
