@@ -17,6 +17,7 @@ from avatar_node.device import resolve_device, resolve_dtype
 from avatar_node.errors import BadRequest, UnknownSpeaker
 
 from .alignment import SymbolTable, frame_phones, to_phones
+from .precision import auto_decoder_dtype
 from .streaming import StreamPlan, decode_windows
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
@@ -246,10 +247,21 @@ class Voice:
 
     def to(self, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> Voice:
         """Move to a device; ``dtype`` applies to the HiFi-GAN decoder (the rest stays float32
-        so durations and the spline flows keep full precision)."""
+        so durations and the spline flows keep full precision). ``auto`` is bfloat16 on a CPU
+        with native bfloat16 (:mod:`.precision`), else float32; ``float32`` is exact parity."""
         dev = device if isinstance(device, torch.device) else resolve_device(device)
-        dt = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, dev)
+        if isinstance(dtype, torch.dtype):
+            dt = dtype
+        elif (dtype or "auto").strip().lower() == "auto":
+            dt = auto_decoder_dtype(dev)
+        else:
+            dt = resolve_dtype(dtype, dev)
         self.model.to(dev)
         self.model.dec.to(dt)
         self.device = dev
         return self
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The HiFi-GAN decoder's dtype (everything else runs in float32)."""
+        return self.model.decoder_dtype
