@@ -106,11 +106,13 @@ class Voice:
         eps_z: torch.Tensor | None = None,
         intermediates: bool = False,
         decode: bool = True,
+        run_flow: bool = True,
     ) -> VitsOutputs:
         """Lower level: one batch-1 model call returning :class:`VitsOutputs` (tensors).
 
         ``eps_dp`` ``[2, ≥L]`` / ``eps_z`` ``[C, ≥T]`` inject the standard-normal noise. With
-        ``decode`` false the decoder is not run (``audio`` empty; ``z_masked``/``g`` are set).
+        ``decode`` false the decoder is not run (``audio`` empty; ``z_masked``/``g`` are set);
+        ``run_flow`` false (with ``decode`` false) stops before the flow (``z_p``/``y_mask``).
         """
         x = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1).to(self.device)
         if x.shape[1] == 0:
@@ -121,8 +123,15 @@ class Voice:
         sid_t = None if sid is None else torch.tensor([sid], device=self.device)
         lengths = torch.tensor([x.shape[1]], device=self.device)
         with torch.inference_mode():
-            run = self.model.infer if decode else self.model.latent
-            return run(
+            if not decode:
+                return self.model.latent(
+                    x, lengths, sid_t,
+                    noise_scale=self.noise_scale if noise_scale is None else noise_scale,
+                    noise_scale_w=self.noise_scale_w if noise_scale_w is None else noise_scale_w,
+                    length_scale=self.length_scale if length_scale is None else length_scale,
+                    eps_dp=eps_dp, eps_z=eps_z, intermediates=intermediates, run_flow=run_flow,
+                )  # fmt: skip
+            return self.model.infer(
                 x,
                 lengths,
                 sid_t,
@@ -170,11 +179,14 @@ class Voice:
         table = getattr(self.frontend, "symbol_table", None)
         return table if isinstance(table, SymbolTable) else SymbolTable({})
 
-    def _latent(self, ids: Sequence[int], options: SynthesisOptions) -> VitsOutputs:
+    def _latent(
+        self, ids: Sequence[int], options: SynthesisOptions, run_flow: bool = True
+    ) -> VitsOutputs:
         o = options
         return self.infer(
-            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False
-        )
+            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False,
+            run_flow=run_flow,
+        )  # fmt: skip
 
     def _timeline(self, ids: Sequence[int], out: VitsOutputs) -> list:  # type: ignore[type-arg]
         return frame_phones(list(ids), out.w_ceil[0, 0].tolist(), self.symbol_table)
@@ -204,14 +216,14 @@ class Voice:
         :meth:`synthesize_aligned`'s audio (same length to the sample)."""
         if len(ids) == 0:
             return
-        out = self._latent(ids, options or SynthesisOptions())
-        assert out.z_masked is not None
+        out = self._latent(ids, options or SynthesisOptions(), run_flow=False)
+        assert out.z_p is not None
         frames = int(out.y_lengths[0])
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
         with torch.inference_mode():
             for a, b, audio in decode_windows(
-                self.model, out.z_masked, out.g, frames, plan or StreamPlan()
+                self.model, out.z_p, out.g, frames, plan or StreamPlan()
             ):
                 phones = to_phones(timeline, hop, rate, float(a), float(b))
                 yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
