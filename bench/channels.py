@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -73,7 +74,9 @@ def speak(voice, engine, avatar, pool, lock, text: str, lead_s: float) -> float:
     return worst
 
 
-def run(n: int, mode: str, lead_s: float, voice, engine, avatar, pool) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def run(
+    n: int, mode: str, lead_s: float, voice, engine, avatar, pool
+) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
     import torch
     from tts_rtf import PARAGRAPH
 
@@ -87,13 +90,14 @@ def run(n: int, mode: str, lead_s: float, voice, engine, avatar, pool) -> tuple[
     def channel(i: int) -> None:
         worst[i] = speak(voice, engine, avatar, pool, lock, PARAGRAPH, lead_s)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     workers = [threading.Thread(target=channel, args=(i,)) for i in range(n)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    return max(worst), time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    return max(worst), wall, (time.process_time() - cpu0) / wall
 
 
 def main() -> None:
@@ -116,12 +120,14 @@ def main() -> None:
     print(f"voice {voice.name} (decoder {str(voice.dtype).removeprefix('torch.')}), engine "
           f"{engine.name}, avatar {avatar.frames.shape[2]}x{avatar.frames.shape[1]} at {FPS:g} "
           f"fps, lead {args.lead_ms:.0f} ms")  # fmt: skip
-    print(f"{'mode':<6} {'channels':>8} {'worst lateness ms':>18} {'wall s':>7}  real time")
+    print(f"load average {os.getloadavg()[0]:.1f} (cores {os.cpu_count()})")
+    print(f"{'mode':<6} {'channels':>8} {'worst lateness ms':>18} {'wall s':>7} {'cores used':>10}"
+          "  real time")  # fmt: skip
     with JpegPool(workers=2, quality=avatar.jpeg_quality) as pool:
         for mode in args.modes:
             best = 0
             for n in args.channels:
-                late, wall = run(n, mode, args.lead_ms / 1000, voice, engine, avatar, pool)
+                late, wall, cores = run(n, mode, args.lead_ms / 1000, voice, engine, avatar, pool)
                 ok = late <= 0
                 best = n if ok else best
                 print(
@@ -129,7 +135,8 @@ def main() -> None:
                 )
                 if not ok:
                     break
-            print(f"  {mode}: {best} channel(s) speak at once in real time")
+            print(f"  {mode}: {best} channel(s) speak at once in real time "
+                  f"(load average now {os.getloadavg()[0]:.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":
