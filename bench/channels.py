@@ -7,10 +7,12 @@ Every channel is one thread that speaks the 40-word paragraph of bench/tts_rtf.p
 engine (``create_engine("viseme")``, the bundled portrait, 25 fps, on the piece's frame clock
 as the pipeline does) and their JPEGs from one shared :class:`~avatar_node.media.jpeg.JpegPool`
 (2 workers). No MQTT. All channels share one voice (one model copy). A channel keeps up when
-every frame is ready before it is due: playback starts when the channel's first piece is ready,
-plus ``--lead-ms`` (the page's buffering lead), and frame k is due ``k / fps`` later. Printed per
-channel count: the worst lateness over all frames of all channels (negative: spare time), the
-wall time, and whether every channel kept up; the figure is the largest count that did.
+every frame is ready before it is due: playback starts when the channel's first frames are
+ready, plus ``--lead-ms`` (the page's buffering lead), and frame k is due ``k / fps`` later.
+Printed per channel count: the worst lateness over all frames of all channels (negative: spare
+time), the worst time from a channel's start to its first frames, the wall time, the cores the
+process got (CPU time / wall time), and whether every channel kept up; the figure is the largest
+count that did.
 
 Modes (torch thread settings; ``avatar_node.tts`` sets ``OMP_WAIT_POLICY=PASSIVE`` first):
 
@@ -40,8 +42,10 @@ FPS = 25.0
 MODES = {"lock2": (2, True), "free1": (1, False), "lock1": (1, True)}
 
 
-def speak(voice, engine, avatar, pool, lock, text: str, lead_s: float) -> float:  # type: ignore[no-untyped-def]
-    """One channel: returns the worst lateness of its frames in seconds (≤ 0: kept up)."""
+def speak(voice, engine, avatar, pool, lock, text: str, lead_s: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """One channel: the worst lateness of its frames (≤ 0: kept up) and the time from its
+    start to its first frames, in seconds."""
+    began = time.perf_counter()
     from avatar_node.lipsync.audio import frame_index
     from avatar_node.media.alignment import shift
 
@@ -71,7 +75,8 @@ def speak(voice, engine, avatar, pool, lock, text: str, lead_s: float) -> float:
                 done += len(batch)
                 worst = max(worst, now - (start + (done - 1) / FPS))
         offset += end
-    return worst
+    assert start is not None
+    return worst, start - lead_s - began
 
 
 def run(
@@ -85,7 +90,7 @@ def run(
     lock: contextlib.AbstractContextManager = (
         threading.Lock() if locked else contextlib.nullcontext()
     )  # type: ignore[type-arg]
-    worst = [0.0] * n
+    worst = [(0.0, 0.0)] * n
 
     def channel(i: int) -> None:
         worst[i] = speak(voice, engine, avatar, pool, lock, PARAGRAPH, lead_s)
@@ -97,7 +102,8 @@ def run(
     for w in workers:
         w.join()
     wall = time.perf_counter() - t0
-    return max(worst), wall, (time.process_time() - cpu0) / wall
+    late, first = (max(column) for column in zip(*worst, strict=True))
+    return late, first, wall, (time.process_time() - cpu0) / wall
 
 
 def main() -> None:
@@ -121,18 +127,19 @@ def main() -> None:
           f"{engine.name}, avatar {avatar.frames.shape[2]}x{avatar.frames.shape[1]} at {FPS:g} "
           f"fps, lead {args.lead_ms:.0f} ms")  # fmt: skip
     print(f"load average {os.getloadavg()[0]:.1f} (cores {os.cpu_count()})")
-    print(f"{'mode':<6} {'channels':>8} {'worst lateness ms':>18} {'wall s':>7} {'cores used':>10}"
-          "  real time")  # fmt: skip
+    print(f"{'mode':<6} {'channels':>8} {'worst lateness ms':>18} {'first frame ms':>14} "
+          f"{'wall s':>7} {'cores':>6}  real time")  # fmt: skip
     with JpegPool(workers=2, quality=avatar.jpeg_quality) as pool:
         for mode in args.modes:
             best = 0
             for n in args.channels:
-                late, wall, cores = run(n, mode, args.lead_ms / 1000, voice, engine, avatar, pool)
+                late, first, wall, cores = run(
+                    n, mode, args.lead_ms / 1000, voice, engine, avatar, pool
+                )
                 ok = late <= 0
                 best = n if ok else best
-                print(
-                    f"{mode:<6} {n:>8} {late * 1000:>18.0f} {wall:>7.1f}  {'yes' if ok else 'no'}"
-                )
+                print(f"{mode:<6} {n:>8} {late * 1000:>18.0f} {first * 1000:>14.0f} "
+                      f"{wall:>7.1f} {cores:>6.2f}  {'yes' if ok else 'no'}")  # fmt: skip
                 if not ok:
                     break
             print(f"  {mode}: {best} channel(s) speak at once in real time "
