@@ -56,8 +56,8 @@ def whole_and_windows(
     frames = int(out.y_lengths[0])
     with torch.inference_mode():
         whole = voice.model.decode(voice.model.flow.reverse(out.z_p, out.y_mask, out.g), out.g)
-        pieces = [a for _, _, a in
-                  decode_windows(voice.model, out.z_p, out.g, frames, plan, **contexts)]  # fmt: skip
+        windows = decode_windows(voice.model, out.z_p, out.g, frames, plan, **contexts)
+        pieces = [audio for _, _, audio in windows]
     return whole[0, 0].numpy(), np.concatenate([p.numpy() for p in pieces])
 
 
@@ -87,3 +87,32 @@ def test_first_piece_is_the_first_window_with_its_phones(piper: Voice) -> None:
     assert first.audio.size == StreamPlan().first_frames * piper.hop_length
     assert first.phones[0].start_ms == 0.0
     assert first.phones[-1].end_ms == pytest.approx(first.duration_ms)
+
+
+def test_one_voice_streams_for_several_channels_at_once(piper: Voice) -> None:
+    """Channels may share one voice without a lock (bench/channels.py ``free1``): concurrent
+    streams give what each gives alone (no noise, so the audio is deterministic)."""
+    import threading
+
+    options = SynthesisOptions(noise_scale=0.0, noise_scale_w=0.0)
+    sentences = piper.text_to_ids(TEXT)
+    alone = [np.concatenate([p.audio for p in piper.stream_aligned(ids, options)])
+             for ids in sentences]  # fmt: skip
+    together: list[np.ndarray | None] = [None] * len(sentences)
+    errors: list[BaseException] = []
+
+    def speak(i: int) -> None:
+        try:
+            pieces = list(piper.stream_aligned(sentences[i], options))
+            together[i] = np.concatenate([p.audio for p in pieces])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=speak, args=(i,)) for i in range(len(sentences))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=600)
+    assert not errors and all(not w.is_alive() for w in workers)
+    for a, b in zip(alone, together, strict=True):
+        assert b is not None and b.shape == a.shape and snr_db(a, b) >= 60.0
