@@ -17,11 +17,14 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .loading import default_voice_path, load_voice
+from .streaming import WHOLE_SENTENCE, StreamPlan
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.model import VitsOutputs
 from .voice import Voice
 
 __all__ = [
+    "WHOLE_SENTENCE",
+    "StreamPlan",
     "Synthesis",
     "SynthesisOptions",
     "Voice",

@@ -47,6 +47,11 @@ class StreamPlan:
     """Largest window."""
 
 
+WHOLE_SENTENCE = StreamPlan(first_frames=1 << 30, growth=1.0, max_frames=1 << 30)
+"""One piece per model call: the whole-sentence decode, no seams. For the sentences after an
+utterance's first, which are ready long before the one before them has finished playing."""
+
+
 def receptive_field(hp: VitsHParams) -> int:
     """Latent frames on each side that can reach an output sample of the decoder (upper bound)."""
     reach = 3.0  # conv_post, kernel 7

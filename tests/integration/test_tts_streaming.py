@@ -116,3 +116,15 @@ def test_one_voice_streams_for_several_channels_at_once(piper: Voice) -> None:
     assert not errors and all(not w.is_alive() for w in workers)
     for a, b in zip(alone, together, strict=True):
         assert b is not None and b.shape == a.shape and snr_db(a, b) >= 60.0
+
+
+def test_whole_sentence_plan_is_the_whole_decode(piper: Voice) -> None:
+    from avatar_node.tts import WHOLE_SENTENCE
+
+    ids = piper.text_to_ids(TEXT)[0]
+    torch.manual_seed(4)
+    whole = piper.synthesize_aligned(ids)
+    torch.manual_seed(4)
+    (piece,) = piper.stream_aligned(ids, None, WHOLE_SENTENCE)
+    assert piece.final and piece.start_sample == 0
+    assert np.array_equal(piece.audio, whole.audio) and piece.phones == whole.phones
