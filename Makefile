@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench schema web clean
+.PHONY: setup debs-test debs-demo demo test test-fast lint bench schema web clean
 
 setup: $(STAMP)
 
@@ -18,13 +18,26 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps "rhasspy-hermes==0.6.2"
 	touch $(STAMP)
 
-demo: setup
+# Debian packages: the tests need a real broker and a browser (the kiosk e2e tests); the demo
+# prefers Debian's mosquitto and falls back to its embedded broker (amqtt) without it. As root
+# they are installed with apt-get, otherwise the target stops at once with the command to run.
+TEST_DEBS := mosquitto chromium
+DEMO_DEBS := mosquitto
+
+debs-test:
+	scripts/ensure-debs $(TEST_DEBS)
+
+debs-demo:
+	scripts/ensure-debs --optional $(DEMO_DEBS)
+
+# Debian packages first (a missing one stops at once), then the venv.
+demo: debs-demo setup
 	$(PY) -m avatar_node demo $(DEMO_ARGS)
 
-test: setup
+test: debs-test setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: debs-test setup
 	$(PY) -m pytest -ra tests/unit
 
 lint: setup

@@ -80,9 +80,17 @@ class MissingDependency(EngineError):
 
 
 class ConfigError(AvatarError):
-    """Invalid configuration; raised at start, never at run time."""
+    """Invalid configuration; raised at start, never at run time.
+
+    ``option``: the setting at fault (``mqtt.port``, ``--config``), when known; ``fix``: what to
+    do about it. The CLI prints both on one line (:class:`StartupError`).
+    """
 
     code = "bad_request"
+
+    def __init__(self, message: str, *, option: str | None = None, fix: str | None = None):
+        super().__init__(message)
+        self.option, self.fix = option, fix
 
 
 class BrokerUnavailable(ConnectionError):
@@ -121,3 +129,13 @@ class StartupError(Exception):
     def line(self) -> str:
         text = f"avatar-node: {self.option}: {self.problem}; {self.fix}"
         return " ".join(text.split())  # one line, whatever the parts held
+
+
+class BadAudio(BadRequest):
+    """Audio handed in (``play``, ``play/stream``, Wyoming) is not usable: not RIFF/WAVE, truncated,
+    a stream chunk without its start. Reported with the contract's ``bad_request`` code."""
+
+
+class UnsupportedAudio(BadRequest):
+    """Well-formed audio in a format the node does not take (rate outside 8-48 kHz, more than two
+    channels, 8-bit or compressed samples). Reported with the contract's ``bad_request`` code."""

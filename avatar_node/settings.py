@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -21,7 +21,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from .config_file import check_yaml, describe_validation_error, first_option, one_line
 from .errors import ConfigError
+from .wyoming.settings import WyomingSettings
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -43,6 +45,8 @@ class NodeSettings(_Section):
     """Longest accepted text, in characters after trimming."""
     max_payload_bytes: int = Field(65536, ge=256)
     """Largest accepted inbound MQTT payload, in bytes."""
+    max_play_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    """Largest accepted ``play`` payload (a whole WAV file, raw or base64 JSON), in bytes."""
     queue_depth: int = Field(32, ge=1)
     """Requests waiting per channel before ``queue_full``."""
     stream_idle_timeout_s: float = Field(10.0, gt=0)
@@ -148,8 +152,15 @@ class AvatarSettings(_Section):
     """Face box ``[x1, y1, x2, y2]`` in pixels; skips face detection."""
     pads: tuple[int, int, int, int] = (0, 10, 0, 0)
     """Padding around the detected face ``[top, bottom, left, right]`` in pixels."""
-    size: int | None = Field(None, ge=64, le=2048)
-    """Output size: resize the avatar so its longer side has this many pixels (all engines)."""
+    size: (
+        Annotated[int, Field(ge=64, le=2048)]
+        | tuple[Annotated[int, Field(ge=64, le=2048)], Annotated[int, Field(ge=64, le=2048)]]
+        | None
+    ) = None
+    """Output size of every engine's frames: an int resizes the avatar so its longer side has
+    this many pixels; ``[width, height]`` resizes it to exactly that; none: the file's own size.
+    Face, mouth and eyes are found on the resized frames (``face_box``/``mouth_box``/``eyes``
+    are in output pixels)."""
     jpeg_quality: int = Field(80, ge=10, le=100)
     mouth_box: tuple[int, int, int, int] | None = None
     """Lips ``[x1, y1, x2, y2]`` in output pixels; skips mouth detection."""
@@ -236,6 +247,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     hermes: HermesSettings = Field(default_factory=HermesSettings)
     homeassistant: HomeAssistantSettings = Field(default_factory=HomeAssistantSettings)
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -264,37 +276,37 @@ class Settings(BaseSettings):
             raise ValueError(f"node.default_avatar {self.node.default_avatar!r} is not in avatars")
         if self.hermes.enabled and self.hermes.channel not in self.node.channels:
             raise ValueError(f"hermes.channel {self.hermes.channel!r} is not in node.channels")
+        if self.wyoming.enabled and self.wyoming.channel not in self.node.channels:
+            raise ValueError(f"wyoming.channel {self.wyoming.channel!r} is not in node.channels")
         return self
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
     """Build :class:`Settings` from a YAML file, the environment and overrides.
 
-    Raises :class:`ConfigError` with a message naming each invalid option.
+    Raises :class:`ConfigError` with a one-line message naming each invalid option (its
+    ``option`` is the first one, or ``--config`` for a file that cannot be read or parsed).
     """
     path = config_file or os.environ.get("AVATAR_CONFIG_FILE")
-    if path is not None and not Path(path).is_file():
-        raise ConfigError(f"config file not found: {path}")
+    if path is not None:
+        check_yaml(Path(path))
     old = os.environ.get("AVATAR_CONFIG_FILE")
     try:
         if path is not None:
             os.environ["AVATAR_CONFIG_FILE"] = str(path)
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc, "invalid configuration")) from exc
-    except (OSError, ValueError) as exc:  # YAML syntax errors surface as ValueError subclasses
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        where = f" in {path}" if path is not None else ""
+        raise ConfigError(
+            describe_validation_error(exc, f"invalid configuration{where}"),
+            option=first_option(exc),
+            fix="correct the value (config/default.yaml documents every option)",
+        ) from exc
+    except (OSError, ValueError) as exc:  # the YAML was parsed once already
+        raise ConfigError(f"cannot read config file {path}: {one_line(str(exc))}",
+                          option="--config", fix="fix the file") from exc  # fmt: skip
     finally:
         if old is None:
             os.environ.pop("AVATAR_CONFIG_FILE", None)
         else:
             os.environ["AVATAR_CONFIG_FILE"] = old
-
-
-def describe_validation_error(exc: ValidationError, title: str) -> str:
-    """One line per problem, each naming the option (dotted path) and what is wrong."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        lines.append(f"{loc}: {err['msg']}")
-    return f"{title}: " + "; ".join(lines)

@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
 from kiosk_driver import Browser, free_port, wait_port  # noqa: E402
 
-from avatar_node.node import Node  # noqa: E402
+from avatar_node.app import Node  # noqa: E402
 from avatar_node.settings import load_settings  # noqa: E402
 from avatar_node.web.server import WebServer  # noqa: E402
 

@@ -28,9 +28,9 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from avatar_node.app import Node  # noqa: E402
 from avatar_node.client import AvatarClient  # noqa: E402
-from avatar_node.node import Node  # noqa: E402
-from avatar_node.pipeline.registry import VoiceRegistry  # noqa: E402
+from avatar_node.models import VoiceRegistry  # noqa: E402
 from avatar_node.settings import Settings, VoiceSettings  # noqa: E402
 from tests.conftest import Broker  # noqa: E402
 
@@ -55,9 +55,9 @@ class Tally:
         self.counts: Counter[str] = Counter()
 
     def __call__(self, ev: Any) -> None:
-        if ev.type in ("finished", "cancelled", "error", "rejected"):
+        if ev.kind in ("finished", "cancelled", "error", "rejected"):
             with self.lock:
-                self.counts[ev.code or ev.type] += 1
+                self.counts[ev.code or ev.kind.value] += 1
 
 
 def main() -> int:
@@ -77,7 +77,7 @@ def main() -> int:
         node = Node(settings, load_avatars=not args.no_avatars, voices=voices)
         node.start()
         tally = Tally()
-        node.emitter.on_event.append(tally)
+        node.on_event.append(tally)
         chatbot = AvatarClient(broker.host, broker.port, "soak")
         display = AvatarClient(broker.host, broker.port, "soak")
         received = Counter[str]()

@@ -78,8 +78,8 @@ def mqtt_round_trip_ms(port: int, runs: int) -> float:
 
 
 def first_audio(port: int, runs: int) -> tuple[float, float]:
+    from avatar_node.app import Node
     from avatar_node.client import AvatarClient
-    from avatar_node.node import Node
     from avatar_node.settings import Settings
 
     settings = Settings(mqtt={"port": port, "topic_prefix": "bench"}, web={"enabled": False},

@@ -21,7 +21,7 @@ from ..transport.connection import (
     connack_code,
     no_delay,
 )
-from ..transport.topics import Topics
+from ..wire.topics import Topics
 from .collector import Collector, Utterance
 
 if TYPE_CHECKING:

@@ -1,10 +1,10 @@
-"""Opt-in integrations wired into a :class:`~avatar_node.node.Node` by its configuration.
+"""Opt-in integrations wired into a :class:`~avatar_node.app.Node` by its configuration.
 
 * :mod:`.homeassistant` — HA MQTT device discovery (``homeassistant.enabled``)
 * :mod:`.hermes` — Rhasspy Hermes TTS (``hermes.enabled``)
 
-Each integration only uses the node's public hooks (``add_handler``, ``on_connected_hooks``,
-``say``, ``set_channel_avatar``, ``transport.publish``) and must be installed before ``start()``.
+Each integration sees the node only through :class:`.port.NodePort` (submit, reject, publish,
+subscribe, on_connected, set_channel_avatar) and must be installed before ``start()``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .port import NodePort
 
 _installed: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
 
 
-def install(node: Node) -> list[Any]:
+def install(node: NodePort) -> list[Any]:
     """Install every integration the node's settings enable (once per node); returns them."""
     if node in _installed:
         return _installed[node]
@@ -37,6 +37,6 @@ def install(node: Node) -> list[Any]:
     return done
 
 
-def installed(node: Node) -> list[Any]:
+def installed(node: NodePort) -> list[Any]:
     """The integrations installed on ``node`` (empty before :func:`install`)."""
     return _installed.get(node, [])

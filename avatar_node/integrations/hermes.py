@@ -18,32 +18,23 @@ error code); a rejected request is then also finished.
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import AvatarError
 from ..log import get_logger
-from ..messages import (
-    ID_PATTERN,
-    HermesError,
-    HermesSay,
-    HermesSayFinished,
-    new_id,
-    parse_json_object,
-    parse_model,
-)
-
-if TYPE_CHECKING:
-    from ..node import Node
-    from ..pipeline.channel import Utterance
+from ..pipeline.items import END_KINDS, EventKind, PipelineEvent, SayCommand
+from ..pipeline.sink import NullSink
+from ..wire import HermesError, HermesSay, HermesSayFinished, new_id
+from ..wire.base import ID_RE
+from ..wire.parse import check_text, decode_text, model_from, parse_json_object
+from .port import NodePort
 
 log = get_logger(__name__)
 
 SAY_TOPIC = "hermes/tts/say"
 FINISHED_TOPIC = "hermes/tts/sayFinished"
 ERROR_TOPIC = "hermes/error/tts"
-_ID_RE = re.compile(ID_PATTERN)
 
 
 def language_mark(lang: str | None) -> str | None:
@@ -53,50 +44,59 @@ def language_mark(lang: str | None) -> str | None:
     return re.split(r"[-_.@]", lang.strip(), maxsplit=1)[0].lower() or None
 
 
-class Hermes:
-    """Bridges Hermes TTS requests to :meth:`Node.say` and answers on the Hermes topics."""
+class _Reply(NullSink):
+    """Hears the end of one Hermes request's utterance and answers on the Hermes topics."""
 
-    def __init__(self, node: Node):
+    def __init__(self, hermes: Hermes, say: HermesSay):
+        self.hermes, self.say = hermes, say
+
+    def event(self, event: PipelineEvent) -> None:
+        if event.kind in END_KINDS:
+            self.hermes.ended(self.say, event)
+
+
+class Hermes:
+    """Bridges Hermes TTS requests to the pipeline and answers on the Hermes topics."""
+
+    def __init__(self, node: NodePort):
         self.node = node
         self.settings = node.settings.hermes
 
     def install(self) -> None:
-        self.node.add_handler(SAY_TOPIC, self._on_say)
+        self.node.subscribe(SAY_TOPIC, self._on_say)
         log.info("hermes tts enabled", site_id=self.settings.site_id, channel=self.settings.channel)
 
     # ---------------------------------------------------------------- inbound
 
     def _on_say(self, _topic: str, payload: bytes) -> None:
-        max_bytes = self.node.settings.node.max_payload_bytes
-        readable = len(payload) <= max_bytes
-        raw = parse_json_object(payload.decode("utf-8", "replace")) if readable else None
-        raw_site = raw.get("siteId") if raw is not None else None
-        if isinstance(raw_site, str) and raw_site != self.settings.site_id:
-            return  # another site's TTS request, even if malformed
+        n = self.node.settings.node
+        raw: dict[str, Any] | None = None
         try:
-            say = parse_model(payload, max_bytes, HermesSay)
+            raw = parse_json_object(decode_text(payload, n.max_payload_bytes))
+            raw_site = raw.get("siteId") if raw is not None else None
+            if isinstance(raw_site, str) and raw_site != self.settings.site_id:
+                return  # another site's TTS request, even if malformed
+            say = model_from(raw, HermesSay)
         except AvatarError as exc:
             session = raw.get("sessionId") if raw is not None else None
             context = _str_or_none(raw.get("id")) if raw is not None else None
             self._error(exc, context or _preview(payload), _str_or_none(session))
             return
-        assert isinstance(say, HermesSay)
         if say.site_id != self.settings.site_id:
             return
-        utt_id = say.id if say.id is not None and _ID_RE.match(say.id) else new_id()
-        gain = 1.0 if say.volume is None else float(say.volume)
+        utt_id = say.id if say.id is not None and ID_RE.match(say.id) else new_id()
         try:
-            self.node.say(
-                self.settings.channel,
-                json.dumps({"text": say.text}).encode(),
-                on_end=lambda utt, end_type, s=say: self._on_end(s, utt, end_type),
-                gain=gain,
-                utt_id=utt_id,
+            cmd = SayCommand(
+                channel=self.settings.channel,
+                id=utt_id,
                 language=language_mark(say.lang),
+                gain=1.0 if say.volume is None else float(say.volume),
+                text=check_text(say.text, n.max_text_chars),
+                sinks=(_Reply(self, say),),
             )
-        except AvatarError as exc:
-            self.node.emitter.event(self.settings.channel, "rejected", utt_id=utt_id, code=exc.code,
-                                    message=exc.message)  # fmt: skip
+            self.node.submit(cmd)
+        except AvatarError as exc:  # the node refuses it: an error, and still a sayFinished
+            self.node.reject(self.settings.channel, utt_id, exc)
             self._error(exc, say.id, say.session_id)
             self._finished(say)
             return
@@ -104,12 +104,17 @@ class Hermes:
 
     # ---------------------------------------------------------------- outbound
 
-    def _on_end(self, say: HermesSay, utt: Utterance, end_type: str) -> None:
-        if end_type == "error":
-            self._publish(ERROR_TOPIC, HermesError(
-                error=f"engine_error: utterance {utt.id} failed while speaking",
-                site_id=self.settings.site_id, context=say.id, session_id=say.session_id,
-            ).to_json())  # fmt: skip
+    def ended(self, say: HermesSay, event: PipelineEvent) -> None:
+        if event.kind is EventKind.ERROR:
+            self._publish(
+                ERROR_TOPIC,
+                HermesError(
+                    error=f"engine_error: utterance {event.id} failed while speaking",
+                    site_id=self.settings.site_id,
+                    context=say.id,
+                    session_id=say.session_id,
+                ).to_json(),
+            )
         self._finished(say)
 
     def _finished(self, say: HermesSay) -> None:
@@ -118,12 +123,16 @@ class Hermes:
 
     def _error(self, exc: AvatarError, context: str | None, session_id: str | None) -> None:
         log.warning("hermes say rejected", code=exc.code, message=exc.message)
-        msg = HermesError(error=f"{exc.code}: {exc.message}", site_id=self.settings.site_id,
-                          context=context, session_id=session_id)  # fmt: skip
+        msg = HermesError(
+            error=f"{exc.code}: {exc.message}",
+            site_id=self.settings.site_id,
+            context=context,
+            session_id=session_id,
+        )
         self._publish(ERROR_TOPIC, msg.to_json())
 
     def _publish(self, topic: str, payload: bytes) -> None:
-        self.node.transport.publish(topic, payload, 1, False)
+        self.node.publish(topic, payload, 1, False)
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -31,9 +31,10 @@ from .. import __version__
 from ..errors import AvatarError, UnknownAvatar
 from ..log import get_logger
 from ..settings import Settings
+from ..wire.topics import Topics
 
 if TYPE_CHECKING:
-    from ..node import Node
+    from .port import NodePort
 
 log = get_logger(__name__)
 
@@ -58,8 +59,7 @@ def _uid_base(settings: Settings) -> str:
 
 
 def _channel_components(settings: Settings, channel: str, base: str) -> dict[str, dict[str, Any]]:
-    prefix = settings.mqtt.topic_prefix
-    topic = f"{prefix}/{channel}"
+    topics = Topics(settings.mqtt.topic_prefix, settings.node.node_id)
     suffix = "" if len(settings.node.channels) == 1 else f" {channel}"
     uid = f"{base}_{channel}"
     return {
@@ -68,7 +68,7 @@ def _channel_components(settings: Settings, channel: str, base: str) -> dict[str
             "unique_id": f"{uid}_say",
             "name": f"Say{suffix}",
             "icon": "mdi:account-voice",
-            "command_topic": f"{topic}/say",
+            "command_topic": topics.channel(channel, "say"),
             "qos": 1,
         },
         f"{channel}_stop": {
@@ -76,7 +76,7 @@ def _channel_components(settings: Settings, channel: str, base: str) -> dict[str
             "unique_id": f"{uid}_stop",
             "name": f"Stop speaking{suffix}",
             "icon": "mdi:stop-circle-outline",
-            "command_topic": f"{topic}/control",
+            "command_topic": topics.channel(channel, "control"),
             "payload_press": json.dumps({"action": "stop"}),
             "qos": 1,
         },
@@ -87,9 +87,9 @@ def _channel_components(settings: Settings, channel: str, base: str) -> dict[str
             "icon": "mdi:account-tie-voice",
             "device_class": "enum",
             "options": ["idle", "speaking"],
-            "state_topic": f"{topic}/state",
+            "state_topic": topics.channel(channel, "state"),
             "value_template": "{{ value_json.state }}",
-            "json_attributes_topic": f"{topic}/state",
+            "json_attributes_topic": topics.channel(channel, "state"),
             "qos": 1,
         },
         f"{channel}_avatar": {
@@ -99,8 +99,8 @@ def _channel_components(settings: Settings, channel: str, base: str) -> dict[str
             "icon": "mdi:face-man-profile",
             "entity_category": "config",
             "options": list(settings.avatars),
-            "command_topic": f"{topic}/{AVATAR_SET_LEAF}",
-            "state_topic": f"{topic}/avatar",
+            "command_topic": topics.channel(channel, AVATAR_SET_LEAF),
+            "state_topic": topics.channel(channel, "avatar"),
             "value_template": "{{ value_json.name }}",
             "qos": 1,
         },
@@ -108,7 +108,7 @@ def _channel_components(settings: Settings, channel: str, base: str) -> dict[str
             "platform": "image",
             "unique_id": f"{uid}_snapshot",
             "name": f"Face{suffix}",
-            "image_topic": f"{topic}/snapshot",
+            "image_topic": topics.channel(channel, "snapshot"),
             "content_type": "image/jpeg",
         },
     }
@@ -134,7 +134,7 @@ def discovery_payload(settings: Settings) -> dict[str, Any]:
         "origin": {"name": ORIGIN_NAME, "sw_version": __version__},
         "availability": [
             {
-                "topic": f"{settings.mqtt.topic_prefix}/{node_id}/status",
+                "topic": Topics(settings.mqtt.topic_prefix, node_id).status,
                 "payload_available": "online",
                 "payload_not_available": "offline",
             }
@@ -146,7 +146,7 @@ def discovery_payload(settings: Settings) -> dict[str, Any]:
 class HomeAssistant:
     """Publishes discovery, answers HA's birth message and the ``select`` commands of a node."""
 
-    def __init__(self, node: Node):
+    def __init__(self, node: NodePort):
         self.node = node
         self.settings = node.settings
         self.topic = discovery_topic(node.settings)
@@ -156,16 +156,16 @@ class HomeAssistant:
 
     def install(self) -> None:
         """Subscribe HA's status topic and the avatar commands; publish on every (re)connect."""
-        self.node.add_handler(self.settings.homeassistant.status_topic, self._on_ha_status)
+        self.node.subscribe(self.settings.homeassistant.status_topic, self._on_ha_status)
         for channel in self.settings.node.channels:
-            topic = f"{self.settings.mqtt.topic_prefix}/{channel}/{AVATAR_SET_LEAF}"
-            self.node.add_handler(topic, functools.partial(self._on_avatar_set, channel))
-        self.node.on_connected_hooks.append(self.publish)
+            topic = self.node.topics.channel(channel, AVATAR_SET_LEAF)
+            self.node.subscribe(topic, functools.partial(self._on_avatar_set, channel))
+        self.node.on_connected(self.publish)
         log.info("home assistant discovery enabled", topic=self.topic)
 
     def publish(self) -> None:
         payload = json.dumps(discovery_payload(self.settings), separators=(",", ":"))
-        self.node.transport.publish(self.topic, payload.encode(), 1, True)
+        self.node.publish(self.topic, payload.encode(), 1, True)
         self.published += 1
 
     def _on_ha_status(self, _topic: str, payload: bytes) -> None:
@@ -189,7 +189,6 @@ class HomeAssistant:
             self.node.set_channel_avatar(channel, name)
         except AvatarError as exc:
             log.warning("avatar select rejected", channel=channel, avatar=name, code=exc.code)
-            self.node.emitter.event(channel, "rejected", utt_id=None, code=exc.code,
-                                    message=exc.message)  # fmt: skip
+            self.node.reject(channel, None, exc)
             return
         log.info("avatar selected", channel=channel, avatar=name)

@@ -4,7 +4,7 @@ Synchronous and free of MQTT/asyncio; the pipeline's lip-sync stage drives an en
 own thread.
 """
 
-from .audio import frame_index, frames_for_span, mel_chunk_starts, mel_windows, melspectrogram
+from .audio import mel_chunk_starts, mel_windows, melspectrogram
 from .avatar import AvatarLoadError, default_avatar_path, enrol_avatar
 from .avatar_data import Avatar
 from .energy import EnergyEngine
@@ -29,8 +29,6 @@ __all__ = [
     "create_engine",
     "default_avatar_path",
     "enrol_avatar",
-    "frame_index",
-    "frames_for_span",
     "load_wav2lip",
     "mel_chunk_starts",
     "mel_windows",

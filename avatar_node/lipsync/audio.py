@@ -115,16 +115,6 @@ def mel_chunk_starts(n_mel_frames: int, fps: float = 25.0) -> list[int]:
         i += 1
 
 
-def frame_index(ms: float, fps: float) -> int:
-    """Index of the video frame at ``ms`` on the utterance clock (half-up rounding)."""
-    return int(math.floor(ms * fps / 1000.0 + 0.5))
-
-
-def frames_for_span(start_ms: float, end_ms: float, fps: float) -> int:
-    """Frames covering ``[start_ms, end_ms)``: consecutive spans tile with no drift."""
-    return max(0, frame_index(end_ms, fps) - frame_index(start_ms, fps))
-
-
 def mel_windows(wav_16k: np.ndarray, n_frames: int, fps: float = 25.0) -> np.ndarray:
     """Exactly ``n_frames`` mel windows ``[n, 1, 80, 16]`` (float32) for 16 kHz audio.
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import cv2
@@ -23,7 +25,7 @@ import numpy as np
 from .avatar_data import Avatar
 
 SLOT_S = 4.0
-IDLE_FPS = 4.0  # suggested rate of the idle stream (blink frames come on top, see idle_times)
+IDLE_FPS = 2.0  # rate of the idle stream's motion frames (blink frames come on top, idle_times)
 
 
 def _unit(seed: int, slot: int, salt: int) -> float:
@@ -35,12 +37,15 @@ class Life:
     """Blinks and idle motion for one avatar; ``apply`` works on any engine's output frame."""
 
     def __init__(self, avatar: Avatar, blink: bool = True, idle_motion: bool = True,
-                 seed: int | None = None) -> None:  # fmt: skip
+                 seed: int | None = None, idle_fps: float = IDLE_FPS) -> None:  # fmt: skip
         self.avatar = avatar
         self.blink = blink and bool(avatar.has_face[0])
         self.idle_motion = idle_motion
         self.seed = int(seed if seed is not None else np.random.SeedSequence().entropy % 2**31)  # type: ignore[operator]
-        self.idle_fps = IDLE_FPS
+        self.idle_fps = float(idle_fps)
+        self._idle: OrderedDict[tuple[float, ...], np.ndarray] = OrderedDict()
+        self._bases: OrderedDict[tuple[float, ...], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     # ---- blinks ----
     def blink_at(self, slot: int) -> tuple[float, float]:
@@ -83,8 +88,8 @@ class Life:
         return (q(dx), q(dy + 0.3 * br), q(br))
 
     def key(self, t: float) -> tuple[float, float, float, float]:
-        """What the frame at ``t`` looks like: equal keys, equal idle frames."""
-        return (*self.motion(t), round(self.closure(t) * 8) / 8)
+        """What the frame at ``t`` looks like: equal keys, equal frames."""
+        return (*self.motion(t), _lid(self.closure(t)))
 
     def changed(self, t_prev: float, t: float) -> bool:
         return self.key(t_prev) != self.key(t)
@@ -106,24 +111,65 @@ class Life:
     def apply(self, frame: np.ndarray, t: float, index: int = 0) -> np.ndarray:
         """``frame`` (avatar frame ``index``'s geometry) with life at ``t``; a new array."""
         out = frame
-        c = self.closure(t)
-        if c > 0.02 and self.avatar.has_face[index % self.avatar.n_frames]:
+        c = _lid(self.closure(t))
+        if c > 0 and self.avatar.has_face[index % self.avatar.n_frames]:
             out = out.copy()
             for eye in self.avatar.eye_boxes(index):
-                _close_eye(out, eye, round(c * 16) / 16)
-        dx, dy, br = self.motion(t)
-        if dx or dy or br:
-            out = _move(out, self.avatar.boxes[index % self.avatar.n_frames], dx, dy, br)
+                _close_eye(out, eye, c)
+        disp = self.motion(t)
+        if any(disp):
+            out = self._moved(out, index % self.avatar.n_frames, disp)
         return out if out is not frame else frame.copy()
 
+    def _moved(self, frame: np.ndarray, i: int, disp: tuple[float, float, float]) -> np.ndarray:
+        """``frame`` under the head/breath warp. For a still avatar the warped photo is cached
+        per displacement and only the part of ``frame`` that differs from the photo (the mouth,
+        blinking eyes) is warped again: the same pixels as warping the whole frame."""
+        box = self.avatar.boxes[i]
+        if not self.avatar.is_still:
+            return _move(frame, box, *disp)
+        with self._lock:
+            base = self._bases.get(disp)
+        if base is None:
+            base = _move(self.avatar.frames[i], box, *disp)
+            with self._lock:
+                self._bases[disp] = base
+                while len(self._bases) > 8:
+                    self._bases.popitem(last=False)
+        h, w = frame.shape[:2]
+        diff = cv2.absdiff(frame, self.avatar.frames[i]).reshape(h, w * 3)
+        x, y, bw, bh = cv2.boundingRect(diff)
+        out = base.copy()
+        if bw == 0 or bh == 0:
+            return out
+        pad = int(math.ceil(sum(abs(v) for v in disp))) + 2  # the farthest a pixel moves, +2
+        x1, x2 = max(0, x // 3 - pad), min(w, (x + bw + 2) // 3 + pad)
+        y1, y2 = max(0, y - pad), min(h, y + bh + pad)
+        m1, m2 = _maps((h, w), _box(box, h, w), *disp)
+        out[y1:y2, x1:x2] = cv2.remap(frame, m1[y1:y2, x1:x2], m2[y1:y2, x1:x2], cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        return out
+
     def idle_frame(self, t: float) -> np.ndarray:
-        """The resting frame with life at ``t`` (cached by :meth:`key`)."""
-        return _idle(self, self.key(t), t).copy()
+        """The resting frame with life at ``t`` (a new array; the last frames are cached by
+        :meth:`key`, so a blink or a sway that comes back costs no warp)."""
+        key = self.key(t)
+        with self._lock:
+            frame = self._idle.get(key)
+            if frame is not None:
+                self._idle.move_to_end(key)
+                return frame.copy()
+        frame = self.apply(self.avatar.idle_frame, t)
+        with self._lock:
+            self._idle[key] = frame
+            while len(self._idle) > 32:
+                self._idle.popitem(last=False)
+        return frame.copy()
 
 
-@lru_cache(maxsize=32)
-def _idle(life: Life, key: tuple[float, ...], t: float) -> np.ndarray:
-    return life.apply(life.avatar.idle_frame, t)
+def _lid(closure: float) -> float:
+    """Closure quantised to 1/8 (what :meth:`Life.key` and :meth:`Life.apply` both use)."""
+    return round(closure * 8) / 8
 
 
 def _close_eye(frame: np.ndarray, eye: np.ndarray, c: float) -> None:
@@ -165,14 +211,27 @@ def _weights(shape: tuple[int, int], box: tuple[int, ...]) -> tuple[np.ndarray, 
     return head, body.astype(np.float32)
 
 
+def _box(box: np.ndarray, h: int, w: int) -> tuple[int, ...]:
+    """The face box, or the middle of the frame for a frame without a face."""
+    return tuple(int(v) for v in box) if box[0] >= 0 else (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
+
+
 def _move(frame: np.ndarray, box: np.ndarray, dx: float, dy: float, br: float) -> np.ndarray:
     h, w = frame.shape[:2]
-    b = tuple(int(v) for v in box) if box[0] >= 0 else (w // 4, h // 4, 3 * w // 4, 3 * h // 4)
-    head, body = _weights((h, w), b)
-    base_x, base_y = _grid(h, w)
+    m1, m2 = _maps((h, w), _box(box, h, w), dx, dy, br)
+    return cv2.remap(frame, m1, m2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+@lru_cache(maxsize=32)
+def _maps(shape: tuple[int, int], box: tuple[int, ...], dx: float, dy: float,
+          br: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Fixed-point remap maps of one (quantised) displacement: the motion changes every few
+    frames, so during speech most frames reuse the maps of the previous one."""
+    head, body = _weights(shape, box)
+    base_x, base_y = _grid(*shape)
     map_x = base_x - dx * head
     map_y = base_y - dy * head + br * body
-    return cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.convertMaps(map_x, map_y, cv2.CV_16SC2)
 
 
 @lru_cache(maxsize=4)

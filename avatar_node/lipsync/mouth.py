@@ -66,6 +66,8 @@ def geometry_from(frame: np.ndarray, box: np.ndarray, line: float, chin: float) 
     return MouthGeometry((x1, y1, x2, y2), float(line), float(chin), lip_bgr, teeth_bgr, (h, w))
 
 
+WARM = np.array([0.8, 0.78, 1.0], np.float32)  # the cavity is redder than the lips (BGR)
+
 Prepared = tuple[
     tuple[int, int, int, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 ]
@@ -119,7 +121,9 @@ def prepare(g: MouthGeometry, s: Shape) -> Prepared | None:
         band = np.abs(yy - ly) < (tu + tl)
         src_y = np.where(band, ly + (src_y - ly) * (1.0 + 0.18 * s.press), src_y)
     gap = np.maximum(yl - yu, 1e-3)
-    alpha = np.clip(np.minimum(yy - yu, yl - yy) + 0.5, 0.0, 1.0) * np.clip(lens * 5.0, 0.0, 1.0)
+    # a soft inner lip edge (about 2 px), fading out towards the corners
+    alpha = np.clip((np.minimum(yy - yu, yl - yy) + 0.6) / 2.0, 0.0, 1.0)
+    alpha *= np.clip(lens * 4.0, 0.0, 1.0)
     alpha *= min(1.0, (s.open * hw + s.tuck * 4.0) / 1.5)
     colour = _cavity(g, s, yy, yu, gap, lens, hw)
     shade = np.ones_like(yy)
@@ -141,8 +145,8 @@ def _cavity(g: MouthGeometry, s: Shape, yy: np.ndarray, yu: np.ndarray, gap: np.
     """Colour of the inside of the mouth: cavity, tongue, lower and upper teeth (back to front)."""
     v = np.clip((yy - yu) / gap, 0.0, 1.0)[..., None]
     lip = np.array(g.lip_bgr, np.float32)
-    depth = (0.16 + 0.14 * np.abs(2 * v - 1)) * (0.6 + 0.4 * lens[..., None])
-    out = lip * depth  # dark, warm, a little lighter next to the lips
+    depth = (0.3 + 0.22 * np.abs(2 * v - 1) ** 2) * (0.5 + 0.5 * lens[..., None])
+    out = lip * WARM * depth  # dark red-brown, a little lighter next to the lips
     if s.tongue > 0:
         top = 1.0 - 0.5 * s.tongue
         t = np.clip((v - top) / 0.12, 0.0, 1.0) * (lens[..., None] > 0.3)
@@ -156,10 +160,11 @@ def _cavity(g: MouthGeometry, s: Shape, yy: np.ndarray, yu: np.ndarray, gap: np.
         t = np.clip((hl - below) / 1.2, 0.0, 1.0) * (lens[..., None] ** 1.5)
         out = out * (1 - t) + teeth * 0.5 * t
     if s.teeth_u > 0 or s.tuck > 0:
-        hu = np.maximum(s.teeth_u * np.minimum(0.45 * gap, 0.17 * hw), s.tuck * gap)[..., None]
-        t = np.clip((hu - px) / 1.2, 0.0, 1.0) * np.clip(lens[..., None] * 1.6, 0.0, 1.0)
-        edge = np.clip(1 - px / np.maximum(hu, 1.0), 0, 1)
-        bright = (0.62 + 0.2 * edge) * (0.45 + 0.55 * lens[..., None])
+        hu = np.maximum(s.teeth_u * np.minimum(0.42 * gap, 0.24 * hw) * np.sqrt(lens),
+                        s.tuck * gap)[..., None]  # fmt: skip
+        t = np.clip((hu - px) / 1.6, 0.0, 1.0) * np.clip(lens[..., None] * 1.4, 0.0, 1.0) ** 1.5
+        down = np.clip(px / np.maximum(hu, 1.0), 0, 1)  # 0 under the lip .. 1 at the tooth edge
+        bright = (0.84 + 0.14 * down) * (0.5 + 0.5 * lens[..., None] ** 0.7)
         out = out * (1 - t) + teeth * bright * t
     return out.astype(np.float32)
 

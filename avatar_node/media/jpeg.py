@@ -48,12 +48,18 @@ class JpegPool:
         q = self.quality if quality is None else quality
         return list(self._pool.map(lambda f: encode_jpeg(f, q), list(frames)))
 
+    def submit_each(
+        self, frames: Sequence[np.ndarray] | np.ndarray, quality: int | None = None
+    ) -> list[Future[bytes]]:
+        """Start encoding every frame; one future per frame, so the first can go out first."""
+        q = self.quality if quality is None else quality
+        return [self._pool.submit(encode_jpeg, f, q) for f in frames]
+
     def submit(
         self, frames: Sequence[np.ndarray] | np.ndarray, quality: int | None = None
     ) -> Future[list[bytes]]:
         """Start encoding a batch; the future's result is the list of JPEG bytes, in order."""
-        q = self.quality if quality is None else quality
-        futures = [self._pool.submit(encode_jpeg, f, q) for f in frames]
+        futures = self.submit_each(frames, quality)
         out: Future[list[bytes]] = Future()
         lock = threading.Lock()
         remaining = [len(futures)]

@@ -10,55 +10,44 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from .channel import Utterance
-
-FrameRecord = tuple[int, float, int, int, str]
+from .items import AudioOut, FrameOut
 
 
 @dataclass(frozen=True)
 class CachedChunk:
-    """One audio chunk and the frames that cover it, as they went out on the wire."""
+    """One audio chunk and the frames that cover it, as they went out (raw WAV and JPEG bytes)."""
 
-    text: str
-    start_ms: float
-    duration_ms: float
-    sample_rate: int
-    wav: str
-    """Base64 WAV."""
-    frames: tuple[FrameRecord, ...]
-    """(seq, pts_ms, width, height, base64 JPEG) per frame."""
-    alignment: Any = None
-    """The chunk's phone spans as they went out (None when it had none)."""
+    audio: AudioOut
+    wav: bytes
+    frames: tuple[tuple[FrameOut, bytes], ...]
 
     @property
     def nbytes(self) -> int:
-        return len(self.wav) + sum(len(f[4]) for f in self.frames) + 64 * (1 + len(self.frames))
+        return (
+            len(self.wav) + sum(len(jpeg) for _, jpeg in self.frames) + 64 * (1 + len(self.frames))
+        )
 
 
 class Recording:
-    """Collects what an utterance publishes, chunk by chunk, while it is rendered."""
+    """Collects what an utterance sends out, chunk by chunk, while it is rendered."""
 
     def __init__(self) -> None:
-        self._chunks: list[tuple[str, float, float, int, str, Any]] = []
-        self._frames: list[list[FrameRecord]] = []
+        self._chunks: list[tuple[AudioOut, bytes]] = []
+        self._frames: list[list[tuple[FrameOut, bytes]]] = []
 
-    def audio(self, text: str, start_ms: float, duration_ms: float, rate: int, wav: str,
-              alignment: Any = None) -> None:  # fmt: skip
-        self._chunks.append((text, start_ms, duration_ms, rate, wav, alignment))
+    def audio(self, chunk: AudioOut, wav: bytes) -> None:
+        self._chunks.append((chunk, wav))
         self._frames.append([])
 
-    def frame(self, seq: int, pts_ms: float, width: int, height: int, jpeg: str) -> None:
+    def frame(self, frame: FrameOut, jpeg: bytes) -> None:
         if self._frames:
-            self._frames[-1].append((seq, pts_ms, width, height, jpeg))
+            self._frames[-1].append((frame, jpeg))
 
     def freeze(self) -> tuple[CachedChunk, ...]:
         pairs = zip(self._chunks, self._frames, strict=True)
-        return tuple(
-            CachedChunk(text, start, duration, rate, wav, tuple(frames), alignment)
-            for (text, start, duration, rate, wav, alignment), frames in pairs
-        )
+        return tuple(CachedChunk(chunk, wav, tuple(frames)) for (chunk, wav), frames in pairs)
 
 
 CacheKey = tuple[object, ...]
@@ -66,11 +55,19 @@ CacheKey = tuple[object, ...]
 
 def cache_key(utt: Utterance, engine: str) -> CacheKey | None:
     """The identity of what ``utt`` will render; None if it must not be cached (streams)."""
-    if utt.source.streaming:
+    if utt.source.streaming or utt.audio is not None:
         return None
     speaker = utt.speaker if not isinstance(utt.speaker, str) else f"s:{utt.speaker}"
-    return (" ".join(utt.source.text.split()), utt.voice, speaker, utt.language,
-            round(utt.speed, 4), utt.avatar, round(utt.gain, 4), engine)  # fmt: skip
+    return (
+        " ".join(utt.source.text.split()),
+        utt.voice,
+        speaker,
+        utt.language,
+        round(utt.speed, 4),
+        utt.avatar,
+        round(utt.gain, 4),
+        engine,
+    )
 
 
 class PhraseCache:

@@ -13,10 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QueueFull
+from .items import AudioSource, EventKind, Mode, PipelineEvent
 from .splitter import SentenceCutter, split_sentences
+
+if TYPE_CHECKING:
+    from .cache import Recording
+    from .sink import PipelineSink
 
 
 class SentenceSource:
@@ -101,7 +106,7 @@ class Utterance:
     speaker: str | int | None = None
     language: str | None = None
     speed: float = 1.0
-    mode: str = "queue"
+    mode: Mode = Mode.QUEUE
     priority: int = 5
     meta: dict[str, Any] | None = None
     gain: float = 1.0
@@ -112,9 +117,30 @@ class Utterance:
     """Called once with the end type (finished / cancelled / error)."""
     clock_start: float | None = None
     """Monotonic time its first audio chunk went out: the playback clock's zero, roughly."""
-    recording: Any = None
-    """A phrase-cache ``Recording`` while a cacheable utterance renders."""
+    recording: Recording | None = None
+    """A phrase-cache recording while a cacheable utterance renders."""
     cache_key: tuple[object, ...] | None = None
+    audio: AudioSource | None = None
+    """Ready-made audio to lip-sync (``play``): nothing is synthesized."""
+    sinks: tuple[PipelineSink, ...] = ()
+    """The request's own sinks (a Wyoming client), besides the channel's."""
+
+    def event(
+        self,
+        kind: EventKind,
+        code: str | None = None,
+        message: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> PipelineEvent:
+        """An event of this utterance (its id, channel and meta)."""
+        return PipelineEvent(self.channel, kind, self.id, code, message, self.meta, detail)
+
+    def stop_input(self) -> None:
+        """Cancel and end whatever still feeds this utterance (its text or audio stream)."""
+        self.cancel.set()
+        self.source.finish()
+        if self.audio is not None:
+            self.audio.finish()
 
 
 class ChannelQueue:
@@ -193,9 +219,7 @@ class ChannelQueue:
             if utt_id is None or (self.current is not None and self.current.id == utt_id):
                 if self.current is None:
                     return False
-                self.current.cancel.set()
-                if self.current.source.streaming:
-                    self.current.source.finish()
+                self.current.stop_input()
                 return True
             for i, (_, _, u) in enumerate(self._heap):
                 if u.id == utt_id:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -18,10 +18,12 @@ import numpy as np
 from ..media.alignment import Phone
 
 if TYPE_CHECKING:
+    from .cache import CachedChunk
+    from .channel import Utterance
     from .sink import PipelineSink
 
 
-class Mode(StrEnum):
+class Mode(str, Enum):
     """How a request enters its channel's queue."""
 
     QUEUE = "queue"
@@ -29,7 +31,7 @@ class Mode(StrEnum):
     REPLACE = "replace"
 
 
-class EndType(StrEnum):
+class EndType(str, Enum):
     """How an utterance ended; exactly one of these closes every accepted request."""
 
     FINISHED = "finished"
@@ -37,7 +39,7 @@ class EndType(StrEnum):
     ERROR = "error"
 
 
-class EventKind(StrEnum):
+class EventKind(str, Enum):
     """Every event type of the contract."""
 
     QUEUED = "queued"
@@ -176,8 +178,10 @@ class AvatarOut:
     face: tuple[int, int, int, int] | None
 
 
-@dataclass(frozen=True)
-class MetricsView:
+@dataclass
+class ChannelMetrics:
+    """Figures of a channel's last utterance plus counters since start."""
+
     first_audio_ms: float | None = None
     first_frame_ms: float | None = None
     lipsync_fps: float | None = None
@@ -199,4 +203,46 @@ class ChannelView:
     voices: Sequence[str]
     avatars: Sequence[str]
     fps: float
-    metrics: MetricsView = field(default_factory=MetricsView)
+    metrics: ChannelMetrics = field(default_factory=ChannelMetrics)
+    """A copy, taken with the rest of the view."""
+
+
+# ---------------------------------------------------------------- between the stages
+
+
+@dataclass(frozen=True)
+class AudioSegment:
+    """One chunk of an utterance's sound on its sample clock, handed to the video stage."""
+
+    utt: Utterance
+    seq: int
+    audio: np.ndarray
+    """float32 mono: what the lip-sync engine hears."""
+    sample_rate: int
+    start_sample: int
+    final: bool
+    phones: tuple[Phone, ...] | None = None
+    """Alignment on the segment's own clock (ms from its first sample), when known."""
+
+
+@dataclass(frozen=True)
+class CachedSegment:
+    """A chunk replayed from the phrase cache: its frames go out as they were rendered."""
+
+    utt: Utterance
+    chunk: CachedChunk
+    final: bool
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    """The last item of an utterance: the video stage sends its end event after its frames."""
+
+    utt: Utterance
+    type: EndType
+    code: str | None = None
+    message: str | None = None
+    detail: dict[str, object] | None = None
+
+
+Segment = AudioSegment | CachedSegment | UtteranceEnd

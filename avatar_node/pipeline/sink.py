@@ -37,8 +37,8 @@ class PipelineSink(Protocol):
         """The channel's avatar (on connect and when it changes)."""
         ...
 
-    def idle(self, channel: str, pts_ms: float, jpeg: bytes) -> None:
-        """An idle frame (blinks, breathing) while the channel is not speaking."""
+    def idle(self, frame: FrameOut, jpeg: bytes) -> None:
+        """An idle frame (blinks, breathing) while the channel is not speaking (id ``idle``)."""
         ...
 
 
@@ -60,7 +60,7 @@ class NullSink:
     def avatar(self, info: AvatarOut, idle_jpeg: bytes) -> None:
         return None
 
-    def idle(self, channel: str, pts_ms: float, jpeg: bytes) -> None:
+    def idle(self, frame: FrameOut, jpeg: bytes) -> None:
         return None
 
 
@@ -112,9 +112,9 @@ class Outlets:
             except Exception:
                 log.exception("sink failed", call="avatar")
 
-    def idle(self, channel: str, pts_ms: float, jpeg: bytes) -> None:
+    def idle(self, frame: FrameOut, jpeg: bytes) -> None:
         for sink in self.sinks:
             try:
-                sink.idle(channel, pts_ms, jpeg)
+                sink.idle(frame, jpeg)
             except Exception:
                 log.exception("sink failed", call="idle")

@@ -17,10 +17,40 @@ _CJK_END = re.compile(r"[。！？；]+[”’）」』]*")
 _NEWLINES = re.compile(r"\n\s*\n|\r\n\s*\r\n")
 _CLAUSE = re.compile(r"[,;:，、；：—–]+\s*|\s+[-–—]\s+")
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "no", "fig",
-    "mt", "inc", "ltd", "co", "approx", "dept", "est", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec",
-}  # fmt: skip
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "no",
+    "fig",
+    "mt",
+    "inc",
+    "ltd",
+    "co",
+    "approx",
+    "dept",
+    "est",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+}
 
 
 def _is_abbreviation(text: str, end: int) -> bool:

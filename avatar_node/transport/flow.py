@@ -33,22 +33,6 @@ class Priority(IntEnum):
     """An utterance's end event (finished, cancelled, error, rejected): the last refused."""
 
 
-_LEGACY_END_MARKERS = tuple(
-    f'"type":"{t}"'.encode() for t in ("finished", "cancelled", "error", "rejected")
-)
-
-
-def default_priority(topic: str, payload: bytes, retain: bool) -> Priority:
-    """The tier of a caller that gives none (kept for callers written before :class:`Priority`).
-
-    Prefer passing ``priority=``; this guess reads the start of an event's JSON for its type.
-    """
-    if topic.endswith("/events"):
-        head = payload[:200]  # Event JSON starts with id and type
-        return Priority.END if any(m in head for m in _LEGACY_END_MARKERS) else Priority.EVENT
-    return Priority.EVENT if retain else Priority.MEDIA
-
-
 class OutgoingFlow:
     """Counts messages paho has not yet written (QoS 0) or had acknowledged (QoS 1).
 

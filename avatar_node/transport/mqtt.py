@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 
 from ..log import get_logger
 from ..settings import MqttSettings
+from ..wire.topics import Topics
 from .connection import (
     FALLBACK_AFTER_S,
     BrokerOptions,
@@ -30,8 +31,7 @@ from .connection import (
     connack_code,
     no_delay,
 )
-from .flow import QOS0_WAIT_S, OutgoingFlow, Priority, default_priority
-from .topics import Topics
+from .flow import QOS0_WAIT_S, OutgoingFlow, Priority
 
 __all__ = ["FALLBACK_AFTER_S", "QOS0_WAIT_S", "MessageHandler", "MqttTransport", "Priority"]
 
@@ -109,8 +109,13 @@ class MqttTransport:
 
     def start(self) -> None:
         """Connect in the background; reconnects forever with back-off until :meth:`stop`."""
-        log.info("mqtt connecting", host=self.settings.host, port=self.settings.port,
-                 protocol=self.protocol, client_id=self.client_id)  # fmt: skip
+        log.info(
+            "mqtt connecting",
+            host=self.settings.host,
+            port=self.settings.port,
+            protocol=self.protocol,
+            client_id=self.client_id,
+        )
         self.client.connect_async(
             self.settings.host,
             self.settings.port,
@@ -249,24 +254,20 @@ class MqttTransport:
     # ------------------------------------------------------------------ publishing
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-                priority: Priority | None = None) -> bool:  # fmt: skip
-        """Queue a message; False when flow control dropped it (see :mod:`.flow`).
-
-        ``priority`` chooses the QoS 1 tier; without it, :func:`.flow.default_priority` guesses.
-        """
+                priority: Priority = Priority.EVENT) -> bool:  # fmt: skip
+        """Queue a message; False when flow control dropped it (``priority``: its QoS 1 tier)."""
         flow = self._flow
         if qos == 0:
             if not flow.wait_room_qos0(threading.get_ident() == self._net_thread):
                 self._drop(topic, "qos0 backlog full" if flow.online else "offline")
                 return False
         else:
-            tier = priority if priority is not None else default_priority(topic, payload, retain)
             with flow.cond:
                 if retain and not flow.online:
                     # Only the latest value matters; sent when the connection is back.
                     self._retained_offline[topic] = (payload, qos)
                     return True
-                if not flow.room_qos1(tier):
+                if not flow.room_qos1(priority):
                     self._drop(topic, "qos1 queue full")
                     return False
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
@@ -288,5 +289,4 @@ class MqttTransport:
     def _drop(self, topic: str, why: str) -> None:
         self.dropped += 1
         if self.dropped == 1 or self.dropped % 100 == 0:
-            log.warning("mqtt outgoing message dropped", topic=topic, why=why,
-                        dropped=self.dropped)  # fmt: skip
+            log.warning("mqtt outgoing message dropped", topic=topic, why=why, dropped=self.dropped)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
 
-from avatar_node.messages import AudioChunk, AvatarInfo, Event, VideoFrame
+from avatar_node.wire import AudioChunk, AvatarInfo, Event, VideoFrame
 
 SIZE = 256
 FPS = 25.0

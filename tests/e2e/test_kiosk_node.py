@@ -21,7 +21,7 @@ import pytest
 from checks import assert_accounted, assert_in_sync
 from kiosk_driver import ARTIFACTS, REPO, Kiosk
 
-from avatar_node.node import Node
+from avatar_node.app import Node
 from avatar_node.settings import Settings
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from avatar_node.app import Node
 from avatar_node.client import AvatarClient, Collector
-from avatar_node.node import Node
-from avatar_node.pipeline.registry import VoiceRegistry
+from avatar_node.models import VoiceRegistry
 from avatar_node.settings import Settings, VoiceSettings
 from tests.conftest import Broker, fixture_path
 

@@ -260,7 +260,7 @@ def test_mosquitto_one_liners_carry_valid_contract_messages():
     import re
     import shlex
 
-    from avatar_node.messages import Control, HermesSay, SayRequest, TextDelta
+    from avatar_node.wire import Control, HermesSay, SayRequest, TextDelta
 
     models = {"say": SayRequest, "say/stream": TextDelta, "control": Control}
     text = (EXAMPLES / "mosquitto_pub.md").read_text().replace("\\\n", " ")

@@ -24,9 +24,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from avatar_node.app import Node
 from avatar_node.client import AvatarClient
-from avatar_node.node import Node
-from avatar_node.pipeline.registry import VoiceRegistry
+from avatar_node.models import VoiceRegistry
 from tests.conftest import Broker
 from tests.integration.conftest import node_settings
 
@@ -141,7 +141,8 @@ def test_broker_killed_mid_utterance_every_accepted_id_ends_once(
         wait(lambda: any(e["type"] == "sentence" and e["id"] == "busy" for e in obs.events()),
              30, "first sentence of busy")  # fmt: skip
         wait_autosave(broker, t_sessions)  # both sessions must be on disk to survive SIGKILL
-        assert node.emitter.status["default"].active == ["busy"], "busy ended before the kill"
+        status = node.pipeline.runners["default"].status
+        assert status.current == "busy", "busy ended before the kill"
         kill(broker)
         wait(lambda: not node.transport.connected.is_set(), 10, "node noticing the broker died")
         time.sleep(1.0)  # the node keeps speaking while offline
@@ -212,7 +213,7 @@ def test_end_events_survive_a_full_outgoing_queue_while_offline(
                       node={"phrase_cache_mb": 0}, mqtt={"max_outgoing": 10})  # fmt: skip
     try:
         ended: list[str] = []
-        node.emitter.on_event.append(lambda ev: ev.type in END and ended.append(str(ev.id)))
+        node.on_event.append(lambda ev: ev.kind in END and ended.append(str(ev.id)))
         with AvatarClient(broker.host, broker.port, prefix) as c:
             for i in range(2):
                 c.say(LONG, id=f"long{i}")

@@ -29,8 +29,8 @@ import psutil
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from avatar_node.app import Node
 from avatar_node.client import AvatarClient
-from avatar_node.node import Node
 from tests.integration.conftest import node_settings
 
 CODES = {"bad_request", "text_too_long", "payload_too_large", "unknown_voice", "unknown_speaker",

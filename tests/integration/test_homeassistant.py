@@ -167,11 +167,11 @@ def test_select_switches_the_avatar_and_image_gets_snapshots(make_node, broker, 
             ha.publish(select["command_topic"], "robot")
             robot = json.loads(ha_view.wait(select["state_topic"], 2)[1][0])
             assert robot["name"] == "robot" and robot["idle"]
-            assert node.channel_avatar["default"] == "robot"
+            assert node.pipeline.channel_avatar["default"] == "robot"
             ha.publish(select["command_topic"], "nobody")
             collector.wait_for(lambda c: any(e["type"] == "rejected" for e in c.all_events), 10)
             assert collector.all_events[-1]["code"] == "unknown_avatar"
-            assert node.channel_avatar["default"] == "robot"
+            assert node.pipeline.channel_avatar["default"] == "robot"
 
             ha.publish(f"{prefix}/default/say", json.dumps({"text": "Look at me.", "id": "snap1"}))
             utt = collector.wait_end("snap1", 60)

@@ -23,8 +23,8 @@ from typing import Any
 import psutil
 import pytest
 
+from avatar_node.app import Node
 from avatar_node.client import AvatarClient
-from avatar_node.node import Node
 from tests.conftest import Broker
 from tests.integration.conftest import node_settings
 

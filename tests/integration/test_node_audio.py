@@ -182,9 +182,9 @@ def test_mqtt_311_selectable(make_node, client, collector):
 
 
 def test_broken_voice_files(tmp_path, broker, prefix, bundled_voices):
+    from avatar_node.app import Node
     from avatar_node.errors import ConfigError
-    from avatar_node.node import Node
-    from avatar_node.pipeline.registry import VoiceRegistry
+    from avatar_node.models import VoiceRegistry
     from avatar_node.settings import VoiceSettings
     from tests.integration.conftest import node_settings
 

@@ -21,10 +21,10 @@ import pytest
 import torch
 from paho.mqtt.enums import CallbackAPIVersion
 
+from avatar_node.app import Node
 from avatar_node.client import AvatarClient
 from avatar_node.errors import CheckpointError
 from avatar_node.lipsync import load_wav2lip
-from avatar_node.node import Node
 from avatar_node.settings import Settings, TlsSettings
 from tests.conftest import REPO, Broker, free_port, wait_port
 from tests.integration.conftest import node_settings

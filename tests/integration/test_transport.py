@@ -10,7 +10,7 @@ from avatar_node.broker import EmbeddedBroker
 from avatar_node.client import AvatarClient
 from avatar_node.settings import MqttSettings
 from avatar_node.transport.mqtt import MqttTransport
-from avatar_node.transport.topics import Topics
+from avatar_node.wire.topics import Topics
 from tests.conftest import Broker, free_port
 
 
@@ -42,7 +42,7 @@ def test_falls_back_to_311_when_broker_refuses_mqtt5():
 
 
 def test_reconnects_resubscribes_and_serves_queued_requests(prefix, bundled_voices):
-    from avatar_node.node import Node
+    from avatar_node.app import Node
     from tests.integration.conftest import node_settings
 
     with tempfile.TemporaryDirectory() as tmp:

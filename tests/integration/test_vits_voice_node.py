@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avatar_node.app import Node
 from avatar_node.media.wav import decode_wav_base64
-from avatar_node.node import Node
-from avatar_node.pipeline.registry import VoiceRegistry
+from avatar_node.models import VoiceRegistry
 from avatar_node.settings import VoiceSettings
 from tests.conftest import fixture_path
 from tests.integration.conftest import node_settings, wait_subscribed

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from avatar_node.settings import Settings
+from avatar_node.wyoming.settings import WyomingSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -51,7 +52,7 @@ def test_dockerfile_pins_torch_and_checks_health_with_doctor(name: str) -> None:
     health = [arg for op, arg in ins if op == "HEALTHCHECK"]
     assert len(health) == 1 and re.search(r'"avatar-node",\s*"doctor"', health[0]), health
     expose = " ".join(arg for op, arg in ins if op == "EXPOSE").split()
-    assert str(Settings().web.port) in expose
+    assert str(Settings().web.port) in expose and str(WyomingSettings().port) in expose
     assert "USER" in ops and ops.index("USER") > ops.index("RUN"), "must not run as root"
     entry = [arg for op, arg in ins if op == "ENTRYPOINT"]
     assert entry == ['["avatar-node"]']
@@ -78,7 +79,9 @@ def test_compose_matches_the_readme_ports_and_volumes() -> None:
     assert set(mq["ports"]) == {"1883:1883", "9001:9001"}
     assert any("mosquitto.conf" in v for v in mq["volumes"])
     node = services["avatar-node"]
-    assert node["ports"] == [f"{Settings().web.port}:{Settings().web.port}"]
+    web, wyoming = Settings().web.port, WyomingSettings().port
+    assert node["ports"] == [f"{web}:{web}", f"{wyoming}:{wyoming}"]
+    assert node["environment"]["AVATAR_WYOMING__ENABLED"] == "true"
     assert node["environment"]["AVATAR_MQTT__HOST"] == "mosquitto"
     assert node["environment"]["AVATAR_WEB__WS_URL"].endswith(":9001")
     mounts = {v.split(":")[1] for v in node["volumes"]}

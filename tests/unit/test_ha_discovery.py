@@ -19,6 +19,7 @@ from avatar_node.integrations.homeassistant import (
     discovery_topic,
 )
 from avatar_node.settings import Settings
+from avatar_node.wire.topics import Topics
 
 # ------------------------------------------------------------------ rules from HA's docs
 
@@ -235,22 +236,28 @@ class FakeNode:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.handlers: dict[str, Any] = {}
+        self.topics = Topics(settings.mqtt.topic_prefix, settings.node.node_id)
         self.on_connected_hooks: list[Any] = []
         self.published: list[tuple[str, bytes, int, bool]] = []
         self.events: list[dict[str, Any]] = []
         self.avatar: dict[str, str] = {}
-        self.transport = self
-        self.emitter = self
 
-    def add_handler(self, topic: str, handler: Any, qos: int = 1) -> None:
+    def subscribe(self, topic: str, handler: Any, qos: int = 1) -> None:
         self.handlers[topic] = handler
 
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
+    def on_connected(self, hook: Any) -> None:
+        self.on_connected_hooks.append(hook)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         self.published.append((topic, payload, qos, retain))
         return True
 
-    def event(self, channel: str, type_: str, utt: Any = None, **kw: Any) -> None:
-        self.events.append({"channel": channel, "type": type_, **kw})
+    def reject(self, channel: str, utt_id: str | None, exc: Any, sinks: Any = ()) -> None:
+        self.events.append({"channel": channel, "type": "rejected", "utt_id": utt_id,
+                            "code": exc.code, "message": exc.message})  # fmt: skip
+
+    def submit(self, cmd: Any) -> Any:
+        raise AssertionError("Home Assistant discovery never submits")
 
     def set_channel_avatar(self, channel: str, name: str) -> None:
         self.avatar[channel] = name

@@ -10,7 +10,7 @@ import pytest
 
 from avatar_node.errors import QueueFull
 from avatar_node.integrations.hermes import Hermes, language_mark
-from avatar_node.messages import parse_say
+from avatar_node.pipeline.items import EventKind, PipelineEvent
 from avatar_node.settings import Settings
 
 try:
@@ -34,25 +34,30 @@ class FakeNode:
         self.events: list[dict[str, Any]] = []
         self.said: list[dict[str, Any]] = []
         self.refuse: Exception | None = None
-        self.transport = self
-        self.emitter = self
 
-    def add_handler(self, topic: str, handler: Any, qos: int = 1) -> None:
+    def subscribe(self, topic: str, handler: Any, qos: int = 1) -> None:
         self.handlers[topic] = handler
 
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> bool:
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         self.published.append((topic, json.loads(payload)))
         return True
 
-    def event(self, channel: str, type_: str, utt: Any = None, **kw: Any) -> None:
-        self.events.append({"type": type_, **kw})
+    def reject(self, channel: str, utt_id: str | None, exc: Any, sinks: Any = ()) -> None:
+        self.events.append({"type": "rejected", "utt_id": utt_id, "code": exc.code,
+                            "message": exc.message})  # fmt: skip
 
-    def say(self, channel: str, payload: bytes, **kw: Any) -> Any:
-        req = parse_say(payload, 65536, 10000)
+    def submit(self, cmd: Any) -> Any:
         if self.refuse is not None:
             raise self.refuse
-        utt = SimpleNamespace(id=kw["utt_id"] or req.id, channel=channel, text=req.text)
-        self.said.append({"channel": channel, "text": req.text, "utt": utt, **kw})
+        utt = SimpleNamespace(id=cmd.id, channel=cmd.channel, text=cmd.text)
+
+        def on_end(utt: Any, end: str, sinks: Any = cmd.sinks) -> None:
+            for sink in sinks:
+                sink.event(PipelineEvent(cmd.channel, EventKind(end), utt.id))
+
+        self.said.append({"channel": cmd.channel, "text": cmd.text, "utt": utt,
+                          "utt_id": cmd.id, "language": cmd.language, "gain": cmd.gain,
+                          "on_end": on_end})  # fmt: skip
         return utt
 
     def deliver(self, payload: bytes | str) -> None:

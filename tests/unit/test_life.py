@@ -66,3 +66,25 @@ def test_idle_times_include_blinks_and_skip_unchanged(avatar: Avatar) -> None:
         assert any(start <= t < start + dur and life.closure(t) > 0.5 for t in times)
     assert len(times) < 20 * life.idle_fps  # nothing changes between blinks: frames skipped
     assert all(life.changed(a, b) for a, b in zip(times, times[1:], strict=False))
+
+
+def test_apply_warps_only_what_changed_and_equals_the_whole_frame_warp(avatar: Avatar) -> None:
+    """A still avatar's warped photo is reused; the result equals warping the whole frame."""
+    from avatar_node.lipsync import VisemeEngine
+    from avatar_node.lipsync.life import _close_eye, _lid, _move
+    from avatar_node.media.alignment import Phone
+
+    life = Life(avatar, seed=7)
+    phones = [Phone(v, v, i * 80.0, i * 80.0 + 80) for i, v in enumerate(["aa", "PP", "oh", "FF"])]
+    audio = np.zeros(22050, np.float32)
+    frames = np.concatenate(list(VisemeEngine().render(avatar, audio, 22050, 0, 8, phones)))
+    times = [s + 0.4 * d for s, d in life.blinks(0, 20)][:3] + [0.3, 1.1, 2.9, 7.7]
+    for k, t in enumerate(times):
+        frame = frames[k % len(frames)]
+        want = frame.copy()
+        if (c := _lid(life.closure(t))) > 0:
+            for eye in avatar.eye_boxes(0):
+                _close_eye(want, eye, c)
+        assert any(life.motion(t))
+        want = _move(want, avatar.boxes[0], *life.motion(t))
+        assert np.array_equal(life.apply(frame, t, k), want), t

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from avatar_node.lipsync.audio import (
-    frame_index,
-    frames_for_span,
     mel_basis,
     mel_chunk_starts,
     mel_windows,
     melspectrogram,
 )
 from avatar_node.media.resample import resample_to_16k
+from avatar_node.pipeline.clock import frame_at, frame_span
 
 
 def test_chunk_starts_two_seconds() -> None:
@@ -76,14 +75,16 @@ def test_mel_windows_follow_the_window_rule() -> None:
 
 @pytest.mark.parametrize("fps", [25.0, 30.0, 24.0, 29.97, 12.5])
 def test_frame_counts_tile_without_drift(fps: float) -> None:
-    """Per-chunk frame counts add up to the frames of the whole utterance: no drift."""
+    """Per-chunk frame counts (the pipeline's one clock rule) add up to the whole utterance's."""
     rng = np.random.default_rng(3)
-    durations = rng.uniform(150, 4500, size=60)
-    edges = np.concatenate([[0.0], np.cumsum(durations)])
-    counts = [frames_for_span(a, b, fps) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    assert sum(counts) == frame_index(edges[-1], fps)
-    for c, d in zip(counts, durations, strict=True):
-        assert abs(c - d * fps / 1000) <= 1  # CONTRACT: round(duration*fps/1000) ± 1
+    sr = 22050
+    sizes = rng.integers(int(0.15 * sr), int(4.5 * sr), size=60)
+    edges = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    spans = zip(edges[:-1], edges[1:], strict=True)
+    counts = [frame_span(int(a), int(b - a), sr, fps)[1] for a, b in spans]
+    assert sum(counts) == frame_at(int(edges[-1]), sr, fps)
+    for c, n in zip(counts, sizes, strict=True):
+        assert abs(c - n * fps / sr) <= 1  # CONTRACT: round(duration*fps/1000) ± 1
 
 
 @pytest.mark.parametrize("rate", [16000, 22050, 24000, 44100, 48000, 8000])

@@ -9,11 +9,12 @@ import pytest
 import torch
 
 from avatar_node.errors import ConfigError
-from avatar_node.lipsync import Avatar, create_engine, enrol_avatar, frame_index, frames_for_span
+from avatar_node.lipsync import Avatar, create_engine, enrol_avatar
 from avatar_node.lipsync.energy import EnergyEngine, frame_levels
 from avatar_node.lipsync.engine import NoneEngine, Wav2LipEngine
 from avatar_node.lipsync.wav2lip import Wav2Lip
 from avatar_node.media.jpeg import JpegPool, decode_jpeg, encode_jpeg
+from avatar_node.pipeline.clock import frame_at, frame_span
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_render_yields_exactly_n_frames(engine_cls, seconds, fps, video_avatar) 
     av = Avatar(name="v", fps=fps, frames=video_avatar.frames, boxes=video_avatar.boxes,
                 faces96=video_avatar.faces96, key="v")  # fmt: skip
     sr = 22050
-    n = frames_for_span(0, seconds * 1000, fps)
+    n = frame_span(0, round(seconds * sr), sr, fps)[1]
     batches = list(engine_cls(batch_size=4).render(av, tone(seconds, sr), sr, 3, n))
     assert sum(len(b) for b in batches) == n
     assert all(b.dtype == np.uint8 and b.shape[1:] == (av.height, av.width, 3) for b in batches)
@@ -80,17 +81,17 @@ def test_render_yields_exactly_n_frames(engine_cls, seconds, fps, video_avatar) 
 
 
 def test_consecutive_segments_do_not_drift(video_avatar: Avatar) -> None:
-    """Frame k of a segment starting at start_ms is avatar frame round(start_ms·fps) + k."""
+    """Frame k of a segment starting at sample s is avatar frame frame_at(s) + k (the clock)."""
     fps, sr = video_avatar.fps, 16000
-    durations = [1234.5, 801.0, 2999.9, 40.0, 1500.2]
-    start, seen = 0.0, []
+    durations = [19752, 12816, 47998, 640, 24003]  # samples: ~1234.5, 801, 3000, 40, 1500 ms
+    start, seen = 0, []
     engine = NoneEngine(batch_size=5)
     for d in durations:
-        first, n = frame_index(start, fps), frames_for_span(start, start + d, fps)
-        for batch in engine.render(video_avatar, tone(d / 1000, sr), sr, first, n):
+        first, n = frame_span(start, d, sr, fps)
+        for batch in engine.render(video_avatar, tone(d / sr, sr), sr, first, n):
             seen += batch[:, 0, 0, 0].tolist()
         start += d
-    total = frame_index(sum(durations), fps)
+    total = frame_at(sum(durations), sr, fps)
     assert len(seen) == total
     assert seen == [i % 7 for i in range(total)]  # no gaps, no repeats across segments
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from avatar_node import schema
 from avatar_node.errors import BadRequest, PayloadTooLarge, TextTooLong
-from avatar_node.messages import Control, TextDelta, parse_model, parse_say, peek_id
+from avatar_node.wire import Control, TextDelta, schema
+from avatar_node.wire.parse import parse_model, parse_say, peek_id
 
 REPO = Path(__file__).resolve().parents[2]
 

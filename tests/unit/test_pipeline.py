@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import threading
 import time
 
@@ -11,13 +11,13 @@ import pytest
 
 from avatar_node.errors import EngineError, QueueFull, UnknownSpeaker
 from avatar_node.media.alignment import Phone
-from avatar_node.pipeline.channel import ChannelQueue, SentenceSource, Utterance
-from avatar_node.pipeline.emitter import ChannelStatus, Emitter
-from avatar_node.pipeline.registry import LoadedVoice, VoiceRegistry
-from avatar_node.pipeline.runner import ChannelRunner
-from avatar_node.settings import VoiceSettings
-from avatar_node.transport.topics import Topics
+from avatar_node.models import LoadedVoice, VoiceRegistry
+from avatar_node.pipeline.channel import SentenceSource
+from avatar_node.pipeline.items import Mode, SayCommand
+from avatar_node.pipeline.service import Pipeline
+from avatar_node.settings import Settings, VoiceSettings
 from avatar_node.tts.synthesis import Synthesis
+from tests.unit.memory_sink import MemorySink
 
 
 class FakeVoice:
@@ -53,34 +53,27 @@ class FakeVoice:
 
 
 class Harness:
-    def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None):
-        self.messages: list[tuple[str, dict]] = []
-        self.lock = threading.Lock()
-        topics = Topics("p", "n")
-        self.emitter = Emitter(self.publish, topics)
+    """The real pipeline (queue, runner, stages) with a fake voice and an in-memory sink."""
+
+    def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None, cache_mb: float = 0.0):
+        settings = Settings(node={"channels": ["c"], "queue_depth": depth, "frame_lead_s": 0,
+                                  "phrase_cache_mb": cache_mb})  # fmt: skip
         voices = VoiceRegistry({"default": VoiceSettings()})
         voices.voices["default"] = LoadedVoice("default", voice, VoiceSettings(), threading.Lock())
-        self.queue = ChannelQueue(
-            "c", depth,
-            on_cancelled=lambda u: self.emitter.event("c", "cancelled", u),
-            on_queued=lambda u: self.emitter.event("c", "queued", u),
-        )
-        self.emitter.status["c"] = ChannelStatus(["default"], [], 25.0, self.queue.__len__)
-        self.runner = ChannelRunner("c", self.queue, self.emitter, voices, avatars)
-        self.runner.start()
-
-    def publish(self, topic, payload, qos, retain):
-        leaf = topic.rsplit("/", 1)[-1]
-        with self.lock:
-            self.messages.append((leaf, {"jpeg": payload} if leaf == "snapshot"
-                                  else json.loads(payload)))  # fmt: skip
-        return True
+        self.pipeline = Pipeline(settings, voices, avatars)
+        self.sink = MemorySink()
+        self.pipeline.add_sink(self.sink)
+        self.pipeline.build()
+        self.pipeline.start()
+        self.runner = self.pipeline.runners["c"]
+        self.queue = self.runner.queue
+        self.messages = self.sink.messages
+        self.lock = self.sink.lock
 
     def say(self, text, utt_id, **kw):
-        utt = Utterance(id=utt_id, channel="c", source=SentenceSource(text), voice="default",
-                        avatar="default", **kw)
-        self.queue.submit(utt)
-        return utt
+        if "mode" in kw:
+            kw["mode"] = Mode(kw["mode"])
+        return self.pipeline.submit(SayCommand(channel="c", id=utt_id, text=text, **kw))
 
     def events(self, utt_id=None):
         with self.lock:
@@ -106,7 +99,7 @@ class Harness:
 def harness():
     h = Harness(FakeVoice(delay=0.05))
     yield h
-    h.runner.stop()
+    h.pipeline.close()
 
 
 def test_event_sequence_and_audio_clock(harness):
@@ -133,7 +126,7 @@ def test_priority_order_fifo_within_priority():
         started = [e["id"] for e in h.events() if e["type"] == "started"]
         assert started == ["b0", "p1", "p3", "p2", "p0", "p4"]
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_interrupt_keeps_queue_and_replace_clears_it():
@@ -158,7 +151,7 @@ def test_interrupt_keeps_queue_and_replace_clears_it():
         assert h.wait_end("instead")["type"] == "finished"
         assert "started" not in [e["type"] for e in h.events("w1")]
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_stop_current_stop_queued_and_clear():
@@ -171,14 +164,14 @@ def test_stop_current_stop_queued_and_clear():
         time.sleep(0.1)
         assert h.queue.stop("qb") is True
         assert h.wait_end("qb")["type"] == "cancelled"
-        assert h.runner.cancel_active(None) is True
+        assert h.runner.cancel_current(None) is True
         assert h.wait_end("cur")["type"] == "cancelled"
         assert len(h.audio("cur")) < 10  # stopped between chunks
         assert h.queue.clear() in (1, 2)
         for u in ("qa", "qc"):
             h.wait_end(u)
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_queue_full():
@@ -191,7 +184,7 @@ def test_queue_full():
         with pytest.raises(QueueFull):
             h.say("C.", "x3")
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_engine_error_ends_with_error_and_next_request_works():
@@ -203,7 +196,7 @@ def test_engine_error_ends_with_error_and_next_request_works():
         h.say("This is fine.", "good")
         assert h.wait_end("good")["type"] == "finished"
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_streaming_source_gives_sentences_as_they_complete():
@@ -219,7 +212,7 @@ def test_streaming_source_gives_sentences_as_they_complete():
 
 
 def test_frames_follow_the_audio_clock_without_drift(tmp_path):
-    from avatar_node.pipeline.registry import AvatarRegistry
+    from avatar_node.models import AvatarRegistry
     from avatar_node.settings import AvatarSettings, LipsyncSettings
 
     avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
@@ -234,7 +227,7 @@ def test_frames_follow_the_audio_clock_without_drift(tmp_path):
         frames = h.audio("fr", "frames")
         total_ms = sum(c["duration_ms"] for c in chunks)
         assert [f["seq"] for f in frames] == list(range(len(frames)))
-        assert len(frames) == round(total_ms * 25 / 1000)
+        assert len(frames) == math.floor(total_ms * 25 / 1000 + 0.5)  # the clock rule: half-up
         assert [f["final"] for f in frames].count(True) == 1 and frames[-1]["final"]
         for f in frames:
             assert f["pts_ms"] == pytest.approx(f["seq"] * 40.0)
@@ -246,20 +239,18 @@ def test_frames_follow_the_audio_clock_without_drift(tmp_path):
         order = [(leaf, m.get("seq")) for leaf, m in h.messages if leaf in ("audio", "frames")]
         assert order[0] == ("audio", 0)
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_phrase_cache_replays_byte_identical_media(tmp_path):
-    from avatar_node.pipeline.cache import PhraseCache
-    from avatar_node.pipeline.registry import AvatarRegistry
+    from avatar_node.models import AvatarRegistry
     from avatar_node.settings import AvatarSettings, LipsyncSettings
 
     avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
                              LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
     avatars.load_all()
     voice = FakeVoice(delay=0.05)
-    h = Harness(voice, avatars=avatars)
-    h.runner.cache = PhraseCache(8 * 1024 * 1024)
+    h = Harness(voice, avatars=avatars, cache_mb=8)
     try:
         text = "The garage door is open. Please close it."
         h.say(text, "first")
@@ -277,20 +268,22 @@ def test_phrase_cache_replays_byte_identical_media(tmp_path):
             assert len(a) == len(b) > 0
             assert [m[field] for m in a] == [m[field] for m in b]
             assert [m["final"] for m in a] == [m["final"] for m in b]
-        assert h.emitter.status["c"].metrics.cache_hits == 1
-        assert h.emitter.status["c"].metrics.cache_misses == 1
+        assert h.runner.status.metrics.cache_hits == 1
+        assert h.runner.status.metrics.cache_misses == 1
         voice.delay = 0.0
         h.say(text, "third", speed=1.5)  # another speed is another phrase
         assert h.wait_end("third")["detail"] is None
     finally:
-        h.runner.stop()
+        h.pipeline.close()
 
 
 def test_phrase_cache_is_lru_and_bounded():
     from avatar_node.pipeline.cache import CachedChunk, PhraseCache
+    from avatar_node.pipeline.items import AudioOut
 
     def chunk(n):
-        return (CachedChunk("t", 0, 1, 16000, "x" * n, ()),)
+        out = AudioOut("c", "x", 0, "t", 0.0, 1.0, 16000, "pcm_s16le", 1, True, None)
+        return (CachedChunk(out, b"x" * n, ()),)
 
     cache = PhraseCache(1000)
     assert cache.put(("a",), chunk(300)) and cache.put(("b",), chunk(300))

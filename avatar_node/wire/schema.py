@@ -8,31 +8,93 @@ from typing import Any
 
 import yaml
 
-from . import __version__
-from .messages import ALL_MESSAGES, CONTRACT_VERSION
+from .. import __version__
+from . import ALL_MESSAGES, CONTRACT_VERSION
 
 # (channel key, address, message, direction from the node's side, qos, retained, description)
 CHANNELS: list[tuple[str, str, str, str, int, bool, str]] = [
-    ("say", "{prefix}/{channel}/say", "SayRequest", "receive", 1, False,
-     "Speak text: plain UTF-8 text or a JSON SayRequest."),
-    ("sayStream", "{prefix}/{channel}/say/stream", "TextDelta", "receive", 1, False,
-     "Incremental text from a streaming chatbot."),
+    (
+        "say",
+        "{prefix}/{channel}/say",
+        "SayRequest",
+        "receive",
+        1,
+        False,
+        "Speak text: plain UTF-8 text or a JSON SayRequest.",
+    ),
+    (
+        "sayStream",
+        "{prefix}/{channel}/say/stream",
+        "TextDelta",
+        "receive",
+        1,
+        False,
+        "Incremental text from a streaming chatbot.",
+    ),
     ("control", "{prefix}/{channel}/control", "Control", "receive", 1, False, "Stop or clear."),
-    ("audio", "{prefix}/{channel}/audio", "AudioChunk", "send", 1, False,
-     "One WAV chunk per sentence."),
-    ("frames", "{prefix}/{channel}/frames", "VideoFrame", "send", 0, False,
-     "JPEG frames on the audio clock."),
+    ("play", "{prefix}/{channel}/play", "PlayRequest", "receive", 1, False,
+     "(v1.1) Lip-sync a complete WAV: raw RIFF bytes or a JSON PlayRequest."),
+    ("playStream", "{prefix}/{channel}/play/stream", "AudioStreamStart", "receive", 1, False,
+     "(v1.1) Streamed audio: AudioStreamStart, AudioStreamChunk..., AudioStreamStop."),
+    ("idle", "{prefix}/{channel}/idle", "VideoFrame", "send", 0, False,
+     "(v1.1) Idle frames (blinks, breathing) while the channel is silent; id is 'idle'."),
+    (
+        "audio",
+        "{prefix}/{channel}/audio",
+        "AudioChunk",
+        "send",
+        1,
+        False,
+        "One WAV chunk per sentence.",
+    ),
+    (
+        "frames",
+        "{prefix}/{channel}/frames",
+        "VideoFrame",
+        "send",
+        0,
+        False,
+        "JPEG frames on the audio clock.",
+    ),
     ("events", "{prefix}/{channel}/events", "Event", "send", 1, False, "Life of each request."),
     ("state", "{prefix}/{channel}/state", "ChannelState", "send", 1, True, "Channel state."),
-    ("avatar", "{prefix}/{channel}/avatar", "AvatarInfo", "send", 1, True,
-     "The avatar's idle frame and lip-sync engine."),
-    ("hermesSay", "hermes/tts/say", "HermesSay", "receive", 1, False,
-     "Rhasspy Hermes TTS request (opt-in)."),
-    ("hermesSayFinished", "hermes/tts/sayFinished", "HermesSayFinished", "send", 1, False,
-     "Rhasspy Hermes: speech finished."),
-    ("hermesError", "hermes/error/tts", "HermesError", "send", 1, False,
-     "Rhasspy Hermes: TTS failure."),
-]  # fmt: skip
+    (
+        "avatar",
+        "{prefix}/{channel}/avatar",
+        "AvatarInfo",
+        "send",
+        1,
+        True,
+        "The avatar's idle frame and lip-sync engine.",
+    ),
+    (
+        "hermesSay",
+        "hermes/tts/say",
+        "HermesSay",
+        "receive",
+        1,
+        False,
+        "Rhasspy Hermes TTS request (opt-in).",
+    ),
+    (
+        "hermesSayFinished",
+        "hermes/tts/sayFinished",
+        "HermesSayFinished",
+        "send",
+        1,
+        False,
+        "Rhasspy Hermes: speech finished.",
+    ),
+    (
+        "hermesError",
+        "hermes/error/tts",
+        "HermesError",
+        "send",
+        1,
+        False,
+        "Rhasspy Hermes: TTS failure.",
+    ),
+]
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
@@ -83,7 +145,7 @@ def asyncapi() -> dict[str, Any]:
         "info": {
             "title": "avatar-node MQTT contract",
             "version": f"{CONTRACT_VERSION}.0.0",
-            "description": f"Generated from avatar_node.messages (avatar-node {__version__}).",
+            "description": f"Generated from avatar_node.wire (avatar-node {__version__}).",
         },
         "defaultContentType": "application/json",
         "channels": channels,

@@ -1,6 +1,6 @@
 """Optional Prometheus metrics of a running node (``metrics.enabled``), served over HTTP.
 
-Counters come from the emitter's event hook (every :class:`Event` the node publishes); gauges are
+Counters come from the pipeline events it receives as a sink; gauges are
 read when Prometheus scrapes: queue depth and state per channel, the last utterance's time to first
 audio / first frame, lip-sync fps and real-time factor (the same figures as the retained
 ``state``), and the transport's reconnect count. Each :class:`NodeMetrics` has its own registry,
@@ -30,17 +30,18 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
 
-from .log import get_logger
+from ..log import get_logger
+from ..pipeline.items import END_KINDS, EventKind, PipelineEvent
+from ..pipeline.sink import NullSink
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from .messages import Event
-    from .node import Node
+    from ..pipeline.service import Pipeline
+    from ..transport.mqtt import MqttTransport
 
 log = get_logger(__name__)
 
-END_TYPES = ("finished", "cancelled", "error")
 MAX_PENDING = 10_000
 """Utterances whose first audio is still awaited; beyond this the oldest are forgotten."""
 FIRST_AUDIO_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 60.0)
@@ -50,11 +51,11 @@ FIRST_AUDIO_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 60.0)
 class _LiveGauges(Collector):
     """Gauges read from the node at scrape time (nothing to keep in step)."""
 
-    def __init__(self, node: Node):
-        self.node = node
+    def __init__(self, pipeline: Pipeline, transport: MqttTransport):
+        self.pipeline = pipeline
+        self.transport = transport
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        node = self.node
         depth = GaugeMetricFamily("avatar_queue_depth", "Requests waiting", labels=["channel"])
         speaking = GaugeMetricFamily(
             "avatar_speaking", "1 while the channel speaks", labels=["channel"]
@@ -70,17 +71,15 @@ class _LiveGauges(Collector):
                 "avatar_lipsync_fps",
                 "Last utterance: lip-sync frames per second",
                 labels=["channel"],
-            ),  # fmt: skip
+            ),
             "rtf": GaugeMetricFamily(
                 "avatar_rtf", "Last utterance: TTS real-time factor", labels=["channel"]
             ),
         }
-        for name, runner in node.channels.items():
+        for name, runner in self.pipeline.runners.items():
             depth.add_metric([name], len(runner.queue))
-            status = node.emitter.status.get(name)
-            if status is None:
-                continue
-            speaking.add_metric([name], 1.0 if status.active else 0.0)
+            status = runner.status
+            speaking.add_metric([name], 1.0 if status.current is not None else 0.0)
             for field, family in last.items():
                 value = getattr(status.metrics, field)
                 if value is not None:
@@ -91,67 +90,77 @@ class _LiveGauges(Collector):
         reconnects = CounterMetricFamily(
             "avatar_mqtt_reconnects", "Reconnections to the broker since start"
         )
-        reconnects.add_metric([], node.transport.reconnects)
+        reconnects.add_metric([], self.transport.reconnects)
         yield reconnects
         connected = GaugeMetricFamily("avatar_mqtt_connected", "1 while connected to the broker")
-        connected.add_metric([], 1.0 if node.transport.connected.is_set() else 0.0)
+        connected.add_metric([], 1.0 if self.transport.connected.is_set() else 0.0)
         yield connected
 
 
-class NodeMetrics:
-    """Prometheus metrics of one node; :meth:`serve` exposes them at ``http://host:port/``."""
+class NodeMetrics(NullSink):
+    """Prometheus metrics of one node, a pipeline sink; :meth:`serve` exposes them over HTTP."""
 
-    def __init__(self, node: Node, registry: CollectorRegistry | None = None):
-        self.node = node
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        transport: MqttTransport,
+        registry: CollectorRegistry | None = None,
+    ):
         self.registry = registry if registry is not None else CollectorRegistry()
         self.utterances = Counter(
-            "avatar_utterances", "Accepted utterances by end type", ["channel", "end"],
+            "avatar_utterances",
+            "Accepted utterances by end type",
+            ["channel", "end"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.requests = Counter(
             "avatar_requests", "Accepted requests (queued)", ["channel"], registry=self.registry
         )
         self.errors = Counter(
-            "avatar_errors", "Rejected requests and failed utterances by error code",
-            ["channel", "code"], registry=self.registry,
-        )  # fmt: skip
+            "avatar_errors",
+            "Rejected requests and failed utterances by error code",
+            ["channel", "code"],
+            registry=self.registry,
+        )
         self.first_audio = Histogram(
-            "avatar_time_to_first_audio_seconds", "From queued to the first audio chunk",
-            ["channel"], buckets=FIRST_AUDIO_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.registry.register(_LiveGauges(node))
+            "avatar_time_to_first_audio_seconds",
+            "From queued to the first audio chunk",
+            ["channel"],
+            buckets=FIRST_AUDIO_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_LiveGauges(pipeline, transport))
         self._queued_at: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
-        node.emitter.on_event.append(self.on_event)
 
     @property
     def port(self) -> int | None:
         """The port the endpoint listens on (useful with port 0), None when not serving."""
         return int(self._server.server_port) if self._server is not None else None
 
-    def on_event(self, ev: Event) -> None:
-        """Count one published event (called on the publishing thread; must be cheap)."""
-        channel = ev.channel
-        key = (channel, str(ev.id))
-        if ev.type == "queued":
+    def event(self, event: PipelineEvent) -> None:
+        """Count one event (called on the pipeline's thread; must be cheap)."""
+        channel, kind = event.channel, event.kind
+        key = (channel, str(event.id))
+        if kind is EventKind.QUEUED:
             self.requests.labels(channel).inc()
             with self._lock:
                 if len(self._queued_at) >= MAX_PENDING:
                     self._queued_at.pop(next(iter(self._queued_at)))
                 self._queued_at[key] = time.monotonic()
-        elif ev.type == "sentence":
+        elif kind is EventKind.SENTENCE:
             with self._lock:
                 t0 = self._queued_at.pop(key, None)
             if t0 is not None:
                 self.first_audio.labels(channel).observe(time.monotonic() - t0)
-        elif ev.type in END_TYPES:
-            self.utterances.labels(channel, ev.type).inc()
+        elif kind in END_KINDS:
+            self.utterances.labels(channel, kind.value).inc()
             with self._lock:
                 self._queued_at.pop(key, None)
-        if ev.type in ("rejected", "error"):
-            self.errors.labels(channel, ev.code or "engine_error").inc()
+        if kind in (EventKind.REJECTED, EventKind.ERROR):
+            self.errors.labels(channel, event.code or "engine_error").inc()
 
     def serve(self, host: str = "127.0.0.1", port: int = 9464) -> None:
         """Start the HTTP endpoint on a daemon thread (``port`` 0: any free port)."""
@@ -159,9 +168,7 @@ class NodeMetrics:
         log.info("metrics endpoint", url=f"http://{host}:{self.port}/metrics")
 
     def close(self) -> None:
-        """Stop the HTTP endpoint and the event hook."""
-        if self.on_event in self.node.emitter.on_event:
-            self.node.emitter.on_event.remove(self.on_event)
+        """Stop the HTTP endpoint."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -10,11 +10,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..errors import AvatarError, CheckpointError, EngineError, UnknownAvatar, UnknownVoice
 from ..log import get_logger
 from ..settings import AvatarSettings, LipsyncSettings, VoiceSettings
+
+if TYPE_CHECKING:
+    from ..lipsync.avatar_data import Avatar
+    from ..lipsync.engine import LipSyncEngine
+    from ..tts.voice import Voice
 
 log = get_logger(__name__)
 
@@ -22,13 +27,12 @@ log = get_logger(__name__)
 @dataclass
 class LoadedVoice:
     name: str
-    voice: Any
-    """An ``avatar_node.tts.Voice``."""
+    voice: Voice
     settings: VoiceSettings
     lock: threading.Lock
 
 
-def _load_one_voice(cfg: VoiceSettings) -> Any:
+def _load_one_voice(cfg: VoiceSettings) -> Voice:
     from ..tts import load_voice
 
     if cfg.model is None:
@@ -69,8 +73,12 @@ class VoiceRegistry:
                 log.error("voice failed to load", voice=name, error=self.failures[name])
                 continue
             self.voices[name] = LoadedVoice(name, voice, cfg, threading.Lock())
-            log.info("voice loaded", voice=name, sample_rate=voice.sample_rate,
-                     speakers=len(voice.speakers))  # fmt: skip
+            log.info(
+                "voice loaded",
+                voice=name,
+                sample_rate=voice.sample_rate,
+                speakers=len(voice.speakers),
+            )
 
     @property
     def names(self) -> list[str]:
@@ -98,30 +106,39 @@ class AvatarRegistry:
     def __init__(self, configs: dict[str, AvatarSettings], lipsync: LipsyncSettings):
         self.configs = configs
         self.lipsync_settings = lipsync
-        self.avatars: dict[str, Any] = {}
+        self.avatars: dict[str, Avatar] = {}
         self.failures: dict[str, str] = {}
-        self.engine: Any = None
+        self.engine: LipSyncEngine | None = None
 
     def load_all(self) -> None:
         from ..lipsync import create_engine, enrol_avatar
 
         ls = self.lipsync_settings
         self.engine = create_engine(
-            ls.engine, checkpoint=ls.checkpoint, device=ls.device, dtype=ls.dtype,
-            batch_size=ls.batch_size, feather=ls.feather,
-        )  # fmt: skip
+            ls.engine,
+            checkpoint=ls.checkpoint,
+            device=ls.device,
+            dtype=ls.dtype,
+            batch_size=ls.batch_size,
+            feather=ls.feather,
+        )
         log.info("lip sync engine", engine=self.engine.name)
         for name, cfg in self.configs.items():
             try:
                 self.avatars[name] = enrol_avatar(
-                    cfg.source, name=name, fps=cfg.fps, face_box=cfg.face_box, pads=cfg.pads,
-                    size=cfg.size, jpeg_quality=cfg.jpeg_quality, cache_dir=ls.cache_dir,
-                    mouth_box=cfg.mouth_box, eyes=cfg.eyes,
+                    cfg.source,
+                    name=name,
+                    fps=cfg.fps,
+                    face_box=cfg.face_box,
+                    pads=cfg.pads,
+                    size=cfg.size,
+                    jpeg_quality=cfg.jpeg_quality,
+                    cache_dir=ls.cache_dir,
+                    mouth_box=cfg.mouth_box,
+                    eyes=cfg.eyes,
                     require_face=self.engine.name != "none",
-                )  # fmt: skip
-                warmup = getattr(self.engine, "warmup", None)
-                if warmup is not None:  # first frame fast: caches and kernels ready
-                    warmup(self.avatars[name])
+                )
+                self.engine.warmup(self.avatars[name])  # first frame fast: caches, kernels
             except Exception as exc:
                 self.failures[name] = f"{type(exc).__name__}: {exc}"
                 log.error("avatar failed to enrol", avatar=name, error=self.failures[name])
@@ -134,7 +151,7 @@ class AvatarRegistry:
         if name not in self.configs:
             raise UnknownAvatar(f"unknown avatar {name!r}; configured: {', '.join(self.names)}")
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> Avatar:
         self.check(name)
         if name in self.failures:
             raise EngineError(f"avatar {name!r} is unavailable: {self.failures[name]}")

@@ -1,0 +1,37 @@
+"""What a channel's retained state says: who speaks, how long the queue is, the last figures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from .items import ChannelMetrics, ChannelView
+
+
+@dataclass
+class ChannelStatus:
+    """A channel's live status; :meth:`view` is a consistent snapshot of it."""
+
+    channel: str
+    voices: Sequence[str]
+    avatars: Sequence[str]
+    fps: float
+    queued: Callable[[], int]
+    current: str | None = None
+    """The utterance being spoken and shown (at most one per channel)."""
+    metrics: ChannelMetrics = field(default_factory=ChannelMetrics)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def view(self) -> ChannelView:
+        with self.lock:
+            return ChannelView(
+                channel=self.channel,
+                speaking=self.current is not None,
+                current=self.current,
+                queued=self.queued(),
+                voices=tuple(self.voices),
+                avatars=tuple(self.avatars),
+                fps=self.fps,
+                metrics=replace(self.metrics),
+            )

@@ -1,0 +1,246 @@
+"""The sound stage of a channel: text → VITS → audio chunks, or a door's own audio (``play``).
+
+Each chunk goes out at once (to the sinks, as WAV bytes) and, as an :class:`AudioSegment` with the
+same float array, to the video stage. Sentence k+1 is synthesized while sentence k is lip-synced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import AvatarError
+from ..log import get_logger
+from ..media.alignment import Phone, shift
+from ..media.wav import encode_wav
+from ..models import VoiceRegistry
+from ..tts.synthesis import Synthesis, SynthesisOptions
+from .cache import CachedChunk, PhraseCache, Recording, cache_key
+from .channel import Utterance
+from .clock import sample_ms
+from .items import (
+    AudioOut,
+    AudioSegment,
+    CachedSegment,
+    EndType,
+    EventKind,
+    Segment,
+    UtteranceEnd,
+)
+from .sink import Outlets
+from .status import ChannelStatus
+
+log = get_logger(__name__)
+
+
+def join_syntheses(parts: list[Synthesis]) -> tuple[np.ndarray, list[Phone]]:
+    """The audio of consecutive model calls back to back, with their phones on one clock."""
+    audio = np.concatenate([p.audio for p in parts]).astype(np.float32, copy=False)
+    phones: list[Phone] = []
+    offset = 0
+    for part in parts:
+        phones.extend(shift(part.phones, offset * 1000.0 / part.sample_rate))
+        offset += part.audio.size
+    return audio, phones
+
+
+class SpeechStage:
+    """Speaks one utterance at a time on the channel's sound thread; returns how it ended."""
+
+    def __init__(
+        self,
+        channel: str,
+        outlets: Outlets,
+        status: ChannelStatus,
+        voices: VoiceRegistry,
+        emit: Callable[[Segment], None],
+        sample_format: str = "pcm_s16le",
+        cache: PhraseCache | None = None,
+        engine_name: str = "none",
+    ):
+        self.channel = channel
+        self.outlets = outlets
+        self.status = status
+        self.voices = voices
+        self.emit = emit
+        self.sample_format = sample_format
+        self.cache = cache if cache is not None and cache.enabled else None
+        self.engine_name = engine_name
+
+    def speak(self, utt: Utterance) -> UtteranceEnd:
+        cached = self._cache_lookup(utt)
+        detail: dict[str, object] | None = None
+        if utt.cache_key is not None:
+            detail = {"cache": "hit" if cached else "miss"}
+        self.outlets.state(self.status.view())  # names this utterance before `started`
+        self.outlets.event(utt.event(EventKind.STARTED, detail=detail), utt.sinks)
+        if utt.cancel.is_set():
+            return UtteranceEnd(utt, EndType.CANCELLED)
+        try:
+            if cached is not None:
+                return self._replay(utt, cached)
+            if utt.audio is not None:
+                return self._play(utt)
+            return self._synthesize(utt)
+        except AvatarError as exc:
+            log.warning("utterance failed", code=exc.code, error=exc.message)
+            return UtteranceEnd(utt, EndType.ERROR, exc.code, exc.message)
+        except Exception as exc:
+            log.exception("utterance failed")
+            message = f"{type(exc).__name__}: {exc}"
+            return UtteranceEnd(utt, EndType.ERROR, "engine_error", message)
+
+    # ---------------------------------------------------------------- sources
+
+    def _cache_lookup(self, utt: Utterance) -> tuple[CachedChunk, ...] | None:
+        if self.cache is None:
+            return None
+        utt.cache_key = cache_key(utt, self.engine_name)
+        if utt.cache_key is None:
+            return None
+        cached = self.cache.get(utt.cache_key)
+        if cached is None:
+            self.status.metrics.cache_misses += 1
+            utt.recording = Recording()
+        else:
+            self.status.metrics.cache_hits += 1
+        return cached
+
+    def _replay(self, utt: Utterance, chunks: tuple[CachedChunk, ...]) -> UtteranceEnd:
+        """Send a cached rendering under this utterance's id (byte-identical media)."""
+        from dataclasses import replace
+
+        for seq, chunk in enumerate(chunks):
+            if utt.cancel.is_set():
+                return UtteranceEnd(utt, EndType.CANCELLED)
+            final = seq == len(chunks) - 1
+            out = replace(
+                chunk.audio, channel=self.channel, id=utt.id, seq=seq, final=final, meta=utt.meta
+            )
+            self._announce(utt, out, chunk.wav)
+            self.emit(CachedSegment(utt, chunk, final))
+        return UtteranceEnd(utt, EndType.FINISHED, detail={"cache": "hit"})
+
+    def _synthesize(self, utt: Utterance) -> UtteranceEnd:
+        loaded = self.voices.get(utt.voice)
+        voice, cfg = loaded.voice, loaded.settings
+        speaker = utt.speaker if utt.speaker is not None else cfg.speaker
+        language = utt.language or cfg.language
+        options = SynthesisOptions(
+            speaker=speaker,
+            noise_scale=cfg.noise_scale,
+            noise_scale_w=cfg.noise_scale_w,
+            length_scale=1.0 / (utt.speed * cfg.speed),
+        )
+        rate = int(voice.sample_rate)
+        seq, position, compute, last_final = 0, 0, 0.0, False
+        while (sentence := utt.source.next(utt.cancel)) is not None:
+            t0 = time.perf_counter()
+            with loaded.lock:
+                parts = [
+                    voice.synthesize_aligned(ids, options)
+                    for ids in voice.text_to_ids(sentence, language=language)
+                    if not utt.cancel.is_set()
+                ]
+            compute += time.perf_counter() - t0
+            if utt.cancel.is_set():
+                break
+            if not parts:
+                continue
+            audio, phones = join_syntheses(parts)
+            if utt.gain != 1.0:
+                audio = audio * np.float32(utt.gain)
+            last_final = utt.source.exhausted()
+            self._send(utt, seq, sentence, audio, rate, position, last_final, tuple(phones))
+            position += audio.size
+            seq += 1
+            self.status.metrics.rtf = compute / (position / rate) if position else None
+        return self._close(utt, seq, rate, position, last_final)
+
+    def _play(self, utt: Utterance) -> UtteranceEnd:
+        """Lip-sync a door's audio; its WAV goes out unchanged, at its own rate."""
+        assert utt.audio is not None
+        seq, position, rate, last_final = 0, 0, 16000, False
+        while (piece := utt.audio.next(utt.cancel)) is not None:
+            if utt.cancel.is_set():
+                break
+            rate = piece.sample_rate
+            out = AudioOut(
+                channel=self.channel,
+                id=utt.id,
+                seq=seq,
+                text=piece.text or utt.audio.text,
+                start_ms=sample_ms(position, rate),
+                duration_ms=sample_ms(piece.audio.size, rate),
+                sample_rate=rate,
+                sample_format=piece.sample_format,
+                channels=piece.channels,
+                final=False,
+                alignment=None,
+                meta=utt.meta,
+            )
+            self._announce(utt, out, piece.wav)
+            self.emit(AudioSegment(utt, seq, piece.audio, rate, position, False))
+            position += piece.audio.size
+            seq += 1
+        return self._close(utt, seq, rate, position, last_final)
+
+    def _close(
+        self, utt: Utterance, seq: int, rate: int, position: int, last_final: bool
+    ) -> UtteranceEnd:
+        if utt.cancel.is_set():
+            return UtteranceEnd(utt, EndType.CANCELLED)
+        if not last_final:
+            # The source ended after its last chunk went out: close it with an empty chunk.
+            empty = np.zeros(0, dtype=np.float32)
+            self._send(utt, seq, "", empty, rate, position, True, ())
+        return UtteranceEnd(utt, EndType.FINISHED)
+
+    # ---------------------------------------------------------------- out
+
+    def _send(
+        self,
+        utt: Utterance,
+        seq: int,
+        text: str,
+        audio: np.ndarray,
+        rate: int,
+        position: int,
+        final: bool,
+        phones: tuple[Phone, ...] | None,
+    ) -> None:
+        start_ms = sample_ms(position, rate)
+        out = AudioOut(
+            channel=self.channel,
+            id=utt.id,
+            seq=seq,
+            text=text,
+            start_ms=start_ms,
+            duration_ms=sample_ms(audio.size, rate),
+            sample_rate=rate,
+            sample_format=self.sample_format,
+            channels=1,
+            final=final,
+            alignment=None if phones is None else tuple(shift(phones, start_ms)),
+            meta=utt.meta,
+        )
+        self._announce(utt, out, encode_wav(audio, rate, self.sample_format))
+        self.emit(AudioSegment(utt, seq, audio, rate, position, final, phones))
+
+    def _announce(self, utt: Utterance, out: AudioOut, wav: bytes) -> None:
+        """Send an audio chunk and its `sentence` event."""
+        if utt.recording is not None:
+            utt.recording.audio(out, wav)
+        self.outlets.audio(out, wav, utt.sinks)
+        if out.seq == 0:
+            utt.clock_start = time.monotonic()
+            self.status.metrics.first_audio_ms = (utt.clock_start - utt.received) * 1000
+        detail = {
+            "seq": out.seq,
+            "text": out.text,
+            "start_ms": out.start_ms,
+            "duration_ms": out.duration_ms,
+        }
+        self.outlets.event(utt.event(EventKind.SENTENCE, detail=detail), utt.sinks)
