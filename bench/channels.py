@@ -3,10 +3,11 @@
     python bench/channels.py [--channels 1 2 4 6 8] [--modes lock2 free1] [--lead-ms 300]
 
 Every channel is one thread that speaks the 40-word paragraph of bench/tts_rtf.py: per sentence
-``Voice.stream_aligned`` pieces (windowed decoder), the frames of each piece from the ``viseme``
-engine (``create_engine("viseme")``, the bundled portrait, 25 fps, on the piece's frame clock
-as the pipeline does) and their JPEGs from one shared :class:`~avatar_node.media.jpeg.JpegPool`
-(2 workers). No MQTT. All channels share one voice (one model copy). A channel keeps up when
+``Voice.stream_aligned`` pieces (the first sentence in windows, the rest whole), the frames of
+each piece from the ``viseme`` engine (``create_engine("viseme")``, the bundled portrait, 25 fps,
+on the piece's frame clock as the pipeline does: ``pipeline.clock.frame_span``) and their JPEGs
+from one shared :class:`~avatar_node.media.jpeg.JpegPool` (2 workers). No MQTT. All channels
+share one voice (one model copy). A channel keeps up when
 every frame is ready before it is due: playback starts when the channel's first frames are
 ready, plus ``--lead-ms`` (the page's buffering lead), and frame k is due ``k / fps`` later.
 Printed per channel count: the worst lateness over all frames of all channels (negative: spare
@@ -46,28 +47,30 @@ def speak(voice, engine, avatar, pool, lock, text: str, lead_s: float) -> tuple[
     """One channel: the worst lateness of its frames (≤ 0: kept up) and the time from its
     start to its first frames, in seconds."""
     began = time.perf_counter()
-    from avatar_node.lipsync.audio import frame_index
     from avatar_node.media.alignment import shift
+    from avatar_node.pipeline.clock import frame_span
+    from avatar_node.tts import WHOLE_SENTENCE, StreamPlan
 
     options = voice.options()
     rate = voice.sample_rate
     start: float | None = None
     worst = -1e9
     offset = 0  # samples of the utterance before this sentence
-    for ids in voice.text_to_ids(text):
-        pieces = iter(voice.stream_aligned(ids, options))
+    for k, ids in enumerate(voice.text_to_ids(text)):
+        plan = StreamPlan() if k == 0 else WHOLE_SENTENCE  # first sentence in windows
+        pieces = iter(voice.stream_aligned(ids, options, plan))
         end = 0
         while True:
             with lock:
                 piece = next(pieces, None)
             if piece is None:
                 break
-            t0_ms = (offset + piece.start_sample) * 1000 / rate
+            first_sample = offset + piece.start_sample
             end = piece.start_sample + piece.audio.size
-            f0, f1 = frame_index(t0_ms, FPS), frame_index((offset + end) * 1000 / rate, FPS)
-            phones = shift(piece.phones, t0_ms - f0 * 1000 / FPS)
+            f0, count = frame_span(first_sample, piece.audio.size, rate, FPS)
+            phones = shift(piece.phones, first_sample * 1000 / rate - f0 * 1000 / FPS)
             done = f0
-            for batch in engine.render(avatar, piece.audio, rate, f0, f1 - f0, phones):
+            for batch in engine.render(avatar, piece.audio, rate, f0, count, phones):
                 pool.submit(batch).result()
                 now = time.perf_counter()
                 if start is None:
@@ -90,7 +93,7 @@ def run(
     lock: contextlib.AbstractContextManager = (
         threading.Lock() if locked else contextlib.nullcontext()
     )  # type: ignore[type-arg]
-    worst = [(0.0, 0.0)] * n
+    worst = [(float("inf"), float("inf"))] * n  # a channel that fails never kept up
 
     def channel(i: int) -> None:
         worst[i] = speak(voice, engine, avatar, pool, lock, PARAGRAPH, lead_s)
