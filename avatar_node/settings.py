@@ -139,6 +139,9 @@ class VoiceSettings(_Section):
     noise_scale_w: float | None = Field(None, ge=0, le=2)
     device: str = "auto"
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    """HiFi-GAN decoder dtype (the rest of the voice is always float32, so durations do not
+    change): ``auto`` is bfloat16 on a CPU with AVX512-BF16/AMX (about 2x faster decoder, SNR
+    >= 35 dB against float32), float32 elsewhere; ``float32`` is bit-for-bit parity."""
 
 
 class AvatarSettings(_Section):

@@ -17,6 +17,7 @@ from avatar_node.device import resolve_device, resolve_dtype
 from avatar_node.errors import BadRequest, UnknownSpeaker
 
 from .alignment import SymbolTable, frame_phones, to_phones
+from .precision import auto_decoder_dtype
 from .streaming import StreamPlan, decode_windows
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
@@ -105,11 +106,13 @@ class Voice:
         eps_z: torch.Tensor | None = None,
         intermediates: bool = False,
         decode: bool = True,
+        run_flow: bool = True,
     ) -> VitsOutputs:
         """Lower level: one batch-1 model call returning :class:`VitsOutputs` (tensors).
 
         ``eps_dp`` ``[2, ≥L]`` / ``eps_z`` ``[C, ≥T]`` inject the standard-normal noise. With
-        ``decode`` false the decoder is not run (``audio`` empty; ``z_masked``/``g`` are set).
+        ``decode`` false the decoder is not run (``audio`` empty; ``z_masked``/``g`` are set);
+        ``run_flow`` false (with ``decode`` false) stops before the flow (``z_p``/``y_mask``).
         """
         x = torch.as_tensor(ids, dtype=torch.long).reshape(1, -1).to(self.device)
         if x.shape[1] == 0:
@@ -120,8 +123,15 @@ class Voice:
         sid_t = None if sid is None else torch.tensor([sid], device=self.device)
         lengths = torch.tensor([x.shape[1]], device=self.device)
         with torch.inference_mode():
-            run = self.model.infer if decode else self.model.latent
-            return run(
+            if not decode:
+                return self.model.latent(
+                    x, lengths, sid_t,
+                    noise_scale=self.noise_scale if noise_scale is None else noise_scale,
+                    noise_scale_w=self.noise_scale_w if noise_scale_w is None else noise_scale_w,
+                    length_scale=self.length_scale if length_scale is None else length_scale,
+                    eps_dp=eps_dp, eps_z=eps_z, intermediates=intermediates, run_flow=run_flow,
+                )  # fmt: skip
+            return self.model.infer(
                 x,
                 lengths,
                 sid_t,
@@ -169,11 +179,14 @@ class Voice:
         table = getattr(self.frontend, "symbol_table", None)
         return table if isinstance(table, SymbolTable) else SymbolTable({})
 
-    def _latent(self, ids: Sequence[int], options: SynthesisOptions) -> VitsOutputs:
+    def _latent(
+        self, ids: Sequence[int], options: SynthesisOptions, run_flow: bool = True
+    ) -> VitsOutputs:
         o = options
         return self.infer(
-            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False
-        )
+            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False,
+            run_flow=run_flow,
+        )  # fmt: skip
 
     def _timeline(self, ids: Sequence[int], out: VitsOutputs) -> list:  # type: ignore[type-arg]
         return frame_phones(list(ids), out.w_ceil[0, 0].tolist(), self.symbol_table)
@@ -203,14 +216,14 @@ class Voice:
         :meth:`synthesize_aligned`'s audio (same length to the sample)."""
         if len(ids) == 0:
             return
-        out = self._latent(ids, options or SynthesisOptions())
-        assert out.z_masked is not None
+        out = self._latent(ids, options or SynthesisOptions(), run_flow=False)
+        assert out.z_p is not None
         frames = int(out.y_lengths[0])
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
         with torch.inference_mode():
             for a, b, audio in decode_windows(
-                self.model, out.z_masked, out.g, frames, plan or StreamPlan()
+                self.model, out.z_p, out.g, frames, plan or StreamPlan()
             ):
                 phones = to_phones(timeline, hop, rate, float(a), float(b))
                 yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
@@ -246,10 +259,21 @@ class Voice:
 
     def to(self, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> Voice:
         """Move to a device; ``dtype`` applies to the HiFi-GAN decoder (the rest stays float32
-        so durations and the spline flows keep full precision)."""
+        so durations and the spline flows keep full precision). ``auto`` is bfloat16 on a CPU
+        with native bfloat16 (:mod:`.precision`), else float32; ``float32`` is exact parity."""
         dev = device if isinstance(device, torch.device) else resolve_device(device)
-        dt = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, dev)
+        if isinstance(dtype, torch.dtype):
+            dt = dtype
+        elif (dtype or "auto").strip().lower() == "auto":
+            dt = auto_decoder_dtype(dev)
+        else:
+            dt = resolve_dtype(dtype, dev)
         self.model.to(dev)
         self.model.dec.to(dt)
         self.device = dev
         return self
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The HiFi-GAN decoder's dtype (everything else runs in float32)."""
+        return self.model.decoder_dtype

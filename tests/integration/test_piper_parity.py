@@ -24,7 +24,7 @@ CASES = ["s1_hello", "s2_fox"]
 
 @pytest.fixture(scope="module")
 def voice() -> Voice:
-    return load_voice(device="cpu")
+    return load_voice(device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="module", params=CASES)

@@ -22,7 +22,7 @@ SINGLE_CASES = [f"case_L{n}_sid{s}" for n in (12, 30, 57) for s in (0, 1)]
 
 @pytest.fixture(scope="module")
 def voice(vits_config: Path, vits_checkpoint: Path) -> Voice:
-    return load_voice(vits_config, vits_checkpoint, device="cpu")
+    return load_voice(vits_config, vits_checkpoint, device="cpu", dtype="float32")
 
 
 def load_case(name: str) -> dict[str, np.ndarray]:

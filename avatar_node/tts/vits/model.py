@@ -149,9 +149,12 @@ class VitsSynthesizer(nn.Module):
         eps_dp: torch.Tensor | None = None,
         eps_z: torch.Tensor | None = None,
         intermediates: bool = False,
+        run_flow: bool = True,
     ) -> VitsOutputs:
         """Everything before the decoder: durations, expanded prior, inverse flow. The result's
-        ``audio`` is empty; ``z_masked`` and ``g`` are what :meth:`decode` takes."""
+        ``audio`` is empty; ``z_masked`` and ``g`` are what :meth:`decode` takes. With
+        ``run_flow`` false the flow is left to the caller: ``z_p`` and ``y_mask`` are set,
+        ``z_masked`` is None (streaming runs the flow window by window)."""
         device = ids.device
         hidden, m_p, logs_p, x_mask = self.enc_p(ids, lengths)
         g = None
@@ -194,6 +197,11 @@ class VitsSynthesizer(nn.Module):
         else:
             eps_z = _leading(eps_z, frames, device, m_p.dtype)
         z_p = m_p_exp + eps_z * torch.exp(logs_p_exp) * noise_scale
+        if not run_flow:
+            return VitsOutputs(
+                audio=z_p.new_empty(0), y_lengths=y_lengths, w_ceil=w_ceil, g=g, z_p=z_p,
+                y_mask=y_mask,
+            )  # fmt: skip
         z = self.flow.reverse(z_p, y_mask, g=g)
 
         out = VitsOutputs(
