@@ -35,6 +35,7 @@ class ChannelFaces:
         )
         life = settings.life
         self.lives = Lives(life.blink, life.idle_motion) if life.blink or life.idle_motion else None
+        self._idle_seq: dict[str, int] = {}
         self.idle = IdleAnimator(
             list(settings.node.channels), is_speaking, self._life_for, self._emit_idle
         )
@@ -96,7 +97,8 @@ class ChannelFaces:
         """An idle frame for the displays (``{channel}/idle``: id ``idle``, QoS 0)."""
         avatar = self.avatar(channel)
         if avatar is not None:
+            seq = self._idle_seq[channel] = self._idle_seq.get(channel, -1) + 1  # displays order
             frame = FrameOut(
-                channel, "idle", 0, round(pts_ms, 3), avatar.width, avatar.height, False
+                channel, "idle", seq, round(pts_ms, 3), avatar.width, avatar.height, False
             )
             self.outlets.idle(frame, jpeg)
