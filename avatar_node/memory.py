@@ -19,7 +19,12 @@ PRIMITIVE_CACHE_CAPACITY = "256"
 
 
 def limit_kernel_cache() -> None:
+    """Torch's native settings that must be in the environment before torch loads: a bounded
+    oneDNN primitive cache, and OpenMP threads that sleep instead of spinning while they wait
+    (on a busy 2-core machine spinning burns the slices the awaited thread needs; see
+    docs/performance.md). The environment wins when it sets either."""
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", PRIMITIVE_CACHE_CAPACITY)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _libc_trim() -> object:
