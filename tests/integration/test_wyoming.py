@@ -25,6 +25,7 @@ from wyoming.tts import (
 from avatar_node.media.pcm import parse_wav
 from tests.integration import audio_doors, wyoming_piper
 from tests.integration.audio_doors import check_media
+from tests.run_async import run_async
 
 pytestmark = pytest.mark.integration
 audio_node, espeak_16k = audio_doors.audio_node, audio_doors.espeak_16k  # the fixtures
@@ -52,7 +53,7 @@ def ha_legacy(port: int, text: str, voice: SynthesizeVoice | None = None) -> lis
             await client.write_event(Synthesize(text=text, voice=voice).event())
             return await read_until(client, "audio-stop", "error")
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 async def ha_stream_writes(client: AsyncTcpClient, parts: list[str], voice, between=None) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +108,7 @@ def test_describe_lists_every_voice(audio_node):
             await client.write_event(Describe().event())
             return Info.from_event((await read_until(client, "info"))[-1])
 
-    info = asyncio.run(go())
+    info = run_async(go())
     (tts,) = info.tts
     assert tts.supports_synthesize_streaming and tts.installed
     assert [v.name for v in tts.voices] == ["default"]
@@ -152,7 +153,7 @@ def test_streaming_as_home_assistant_drives_it(audio_node, collector):
             await writer
             return events
 
-    events = asyncio.run(go())
+    events = run_async(go())
     assert events[-1].type == "synthesize-stopped"
     got = blocks(events)
     assert len(got) == 3  # one block per sentence, the repeated whole text ignored
@@ -186,7 +187,7 @@ def test_disconnect_mid_stream_cancels_the_utterance(audio_node, collector):
             await client.write_event(SynthesizeChunk(text=TEXT * 4).event())
             await read_until(client, "audio-start")  # speaking; then HA goes away
 
-    asyncio.run(go())
+    run_async(go())
     utt = wyoming_utterance(collector)
     assert utt.end["type"] == "cancelled"
     again = ha_legacy(node.wyoming_port, "Still here.")
@@ -208,7 +209,7 @@ def test_snd_audio_is_lip_synced_then_played(audio_node, collector, espeak_16k):
             await client.write_event(AudioStop().event())
             return await read_until(client, "played", "error")
 
-    events = asyncio.run(go())
+    events = run_async(go())
     assert [e.type for e in events] == ["played"]
     ids = [
         e["id"] for e in collector.all_events if (e.get("meta") or {}).get("door") == "wyoming-snd"
@@ -236,7 +237,7 @@ def test_upstream_wyoming_piper_byte_for_byte(audio_node, collector, wyoming_pip
             await ha_stream_writes(client, PARTS, None)
             return await read_until(client, "synthesize-stopped", "error")
 
-    direct_s = asyncio.run(stream(wyoming_piper_server.port))
-    proxied_s = asyncio.run(stream(node.wyoming_port))
+    direct_s = run_async(stream(wyoming_piper_server.port))
+    proxied_s = run_async(stream(node.wyoming_port))
     assert [e.type for e in proxied_s] == [e.type for e in direct_s]
     assert pcm_of(proxied_s) == pcm_of(direct_s)

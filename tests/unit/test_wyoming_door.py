@@ -33,6 +33,7 @@ from avatar_node.media.wav import encode_wav
 from avatar_node.pipeline.items import AudioOut, EventKind, PipelineEvent, PlayCommand, SayCommand
 from avatar_node.wyoming import Door, WyomingServer, WyomingSettings
 from tests.conftest import free_port
+from tests.run_async import run_async
 
 RATE = 16000
 
@@ -177,7 +178,7 @@ def blocks(events: list[Event]) -> list[list[Event]]:
 
 def test_describe_lists_every_voice(door):
     _, server = door
-    (info_event,) = asyncio.run(exchange(server.port, [Describe().event()], ("info",)))
+    (info_event,) = run_async(exchange(server.port, [Describe().event()], ("info",)))
     info = Info.from_event(info_event)
     (tts,) = info.tts
     assert tts.supports_synthesize_streaming and tts.installed
@@ -190,7 +191,7 @@ def test_describe_lists_every_voice(door):
 def test_legacy_synthesize_is_one_block(door):
     _, server = door
     text = "Hello there. How are you today? Fine."
-    events = asyncio.run(exchange(server.port, [Synthesize(text=text).event()], ("audio-stop",)))
+    events = run_async(exchange(server.port, [Synthesize(text=text).event()], ("audio-stop",)))
     types = [e.type for e in events]
     assert types[0] == "audio-start" and types[-1] == "audio-stop"
     assert types.count("audio-start") == 1
@@ -207,7 +208,7 @@ def test_streaming_exactly_as_home_assistant_drives_it(door):
     seq = [SynthesizeStart(voice=voice).event()]
     seq += [SynthesizeChunk(text=p).event() for p in parts]
     seq += [Synthesize(text="".join(parts), voice=voice).event(), SynthesizeStop().event()]
-    events = asyncio.run(exchange(server.port, seq, ("synthesize-stopped",)))
+    events = run_async(exchange(server.port, seq, ("synthesize-stopped",)))
     assert events[-1].type == "synthesize-stopped"
     got = blocks(events)
     assert len(got) == 3  # one block per sentence; the repeated synthesize was ignored
@@ -221,11 +222,11 @@ def test_streaming_exactly_as_home_assistant_drives_it(door):
 def test_unknown_voice_is_a_wyoming_error(door):
     _, server = door
     syn = Synthesize(text="Hi.", voice=SynthesizeVoice(name="nobody"))
-    events = asyncio.run(exchange(server.port, [syn.event()], ("error",)))
+    events = run_async(exchange(server.port, [syn.event()], ("error",)))
     err = Error.from_event(events[-1])
     assert err.code == "unknown_voice" and "nobody" in err.text
     # the server keeps serving
-    again = asyncio.run(exchange(server.port, [Synthesize(text="Hi.").event()], ("audio-stop",)))
+    again = run_async(exchange(server.port, [Synthesize(text="Hi.").event()], ("audio-stop",)))
     assert again[-1].type == "audio-stop"
 
 
@@ -241,7 +242,7 @@ def test_disconnect_mid_stream_cancels(door):
                     break
                 await asyncio.sleep(0.05)
 
-    asyncio.run(go())
+    run_async(go())
     for _ in range(200):
         if pipe.stopped:
             break
@@ -258,7 +259,7 @@ def test_snd_audio_is_shown_then_played(door):
         for i in range(0, len(pcm), 2048)
     ]
     seq.append(AudioStop().event())
-    events = asyncio.run(exchange(server.port, seq, ("played", "error")))
+    events = run_async(exchange(server.port, seq, ("played", "error")))
     assert [e.type for e in events] == [Played().event().type]
     (cmd,) = pipe.commands
     assert isinstance(cmd, PlayCommand)
@@ -274,6 +275,6 @@ def test_an_utterance_that_fails_is_an_error_then_the_connection_closes(door):
             first = await asyncio.wait_for(client.read_event(), 30)
             return [first, await asyncio.wait_for(client.read_event(), 30)]
 
-    err, after = asyncio.run(go())
+    err, after = run_async(go())
     assert err is not None and Error.from_event(err).code == "engine_error"
     assert after is None  # closed: Home Assistant stops waiting for audio

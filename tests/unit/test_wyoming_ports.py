@@ -3,8 +3,6 @@ voice a Wyoming voice request picks (the scripted pipeline of test_wyoming_door)
 
 from __future__ import annotations
 
-import asyncio
-
 import numpy as np
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -13,6 +11,7 @@ from wyoming.tts import Synthesize, SynthesizeVoice
 
 from avatar_node.wyoming import Door, WyomingServer, WyomingSettings
 from tests.conftest import free_port
+from tests.run_async import run_async
 from tests.unit.test_wyoming_door import RATE, FakePipeline, Registry, exchange
 
 
@@ -31,15 +30,15 @@ def test_snd_only_port_and_an_unreachable_upstream():
     server.start()
     try:
         assert server.snd_port == settings.snd_port
-        (info,) = asyncio.run(exchange(server.snd_port, [Describe().event()], ("info",)))
+        (info,) = run_async(exchange(server.snd_port, [Describe().event()], ("info",)))
         parsed = Info.from_event(info)
         assert parsed.tts == [] and parsed.snd
         pcm = np.zeros(4000, dtype="<i2").tobytes()
         fmt = {"rate": RATE, "width": 2, "channels": 1}
         seq = [AudioStart(**fmt).event(), AudioChunk(audio=pcm, **fmt).event(), AudioStop().event()]
-        played = asyncio.run(exchange(server.snd_port, seq, ("played", "error")))
+        played = run_async(exchange(server.snd_port, seq, ("played", "error")))
         assert [e.type for e in played] == ["played"]
-        events = asyncio.run(exchange(server.port, [Synthesize(text="Hi.").event()], ("error",)))
+        events = run_async(exchange(server.port, [Synthesize(text="Hi.").event()], ("error",)))
         err = Error.from_event(events[-1])
         assert err.code == "engine_error" and "unreachable" in err.text
     finally:
