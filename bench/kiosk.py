@@ -18,7 +18,7 @@ run and against the same node) it opens a fresh Chromium and prints:
 Target (issues 13 and 15): >= 98 % of frames drawn on time, |offset| <= 40 ms, first frame
 <= 400 ms cold / <= 300 ms warm.
 
-    python bench/kiosk.py [--runs 3] [--baseline main] [--no-baseline] [--config FILE] [--json]
+    python bench/kiosk.py [--runs 3] [--baseline REV] [--no-baseline] [--config FILE] [--json]
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ TEXT = (
     "My voice and my lips come to this page over MQTT. "
     "Thank you for watching."
 )
+#: The page before the pump worker and the rate-aware gate (issue 15), the same-run baseline.
+BASELINE = "37dbe72"
 WORDS = "red green blue amber silver golden purple orange".split()
 
 
@@ -192,7 +194,12 @@ def page_runs(browser: Browser, url: str, runs: int, n0: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3, help="warm runs per page after the cold one")
-    ap.add_argument("--baseline", default="main", help="git revision of the baseline page")
+    ap.add_argument(
+        "--baseline",
+        default=BASELINE,
+        help=f"git revision of the baseline page "
+        f"(default {BASELINE}: the page before the worker pump)",
+    )
     ap.add_argument("--no-baseline", action="store_true", help="measure this page only")
     ap.add_argument("--config", help="node YAML config (default: bundled voice and avatar)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")

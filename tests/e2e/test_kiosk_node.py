@@ -76,13 +76,13 @@ def test_real_node_speaks_in_sync_and_stops(
     # 1. A three-sentence say: frames drawn, mouth moving, audio scheduled, in sync.
     publisher("say", json.dumps({"text": TEXT, "id": "e2e-say-1"}))
     k.wait_for("k.state === 'speaking'", 60, "playback to start")
-    changes, shot = [], False
+    changes, shot, best = [], False, 2.0
     while k.js("() => window.avatarKiosk.state") != "idle":
         changes.append(region_change(k, idle))
-        if not shot and changes[-1] > 2:
+        if changes[-1] > best + 1:  # keep the picture with the mouth open widest
             ARTIFACTS.mkdir(exist_ok=True)
             k.screenshot(ARTIFACTS / "kiosk.png")
-            shot = True
+            shot, best = True, changes[-1]
         time.sleep(0.05)
     k.wait_for("k.stats.utterancesDone === 1", 30, "the utterance to end")
     st = k.stats()

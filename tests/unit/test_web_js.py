@@ -155,8 +155,11 @@ def test_frame_rate_sees_a_slow_pipe_behind_the_opening_burst() -> None:
         # then half real time (a 40 ms frame every 80 ms) for 1.2 s
         "for (let i = 0; i < 15; i++) { T += 80; add(); }"
         "const overall = (u.maxPtsMs - u.firstFramePts) / (u.lastFrameAt - u.firstFrameAt);"
-        "return {early, burst, slow: u.frameRate(), overall};"
+        "const slow = u.frameRate();"
+        "T += 1000;"  # then nothing for a second
+        "return {early, burst, slow, overall, stopped: u.frameRate()};"
     )
     assert got["early"] is None and got["burst"] is None  # under 300 ms of arrivals
     assert got["overall"] > 1.0  # the opening burst hides the slow pipe...
     assert 0.45 < got["slow"] < 0.55  # ...the recent window does not
+    assert got["stopped"] < 0.1  # frames that stop coming count too

@@ -118,6 +118,7 @@ export class Player {
       failed: false, arrivedAt: performance.now(),
     };
     u.chunks.set(c.seq, chunk);
+    u.firstAudioAt ??= chunk.arrivedAt;
     u.audioBytes += chunk.wavBytes;
     u.lastDataAt = chunk.arrivedAt;
     if (c.final) u.finalSeq = c.seq;

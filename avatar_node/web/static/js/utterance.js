@@ -28,6 +28,7 @@ export class Utterance {
     this.lastFrameAt = null; // wall ms of the latest frame
     this.firstFrameAt = null; // wall ms of the first frame, for the arrival-rate estimate
     this.firstFramePts = null;
+    this.firstAudioAt = null; // wall ms of the first audio chunk
     this.arrivals = []; // [wall ms, highest pts so far] of the latest frames (rate estimate)
   }
 
@@ -82,19 +83,20 @@ export class Utterance {
   }
 
   /**
-   * Media-ms of frames received per wall-ms while frames were coming, null until measurable:
-   * the lower of the whole arrival's rate and the last RATE_WINDOW_MS's, so the burst a node
-   * sends ahead of its clock at the start does not hide a pipe that is slower than real time.
+   * Media-ms of frames received per wall-ms so far, null until measurable: the lower of the
+   * rate since the utterance's media began to arrive (its first audio chunk, or frame) until now
+   * and the rate over the last RATE_WINDOW_MS. So neither the burst a node sends ahead of its
+   * clock nor its lip sync's batches hide a pipe or a renderer slower than real time.
    */
-  frameRate() {
+  frameRate(now = performance.now()) {
     if (this.firstFrameAt === null) return null;
-    const wall = this.lastFrameAt - this.firstFrameAt;
-    if (wall < RATE_MIN_MS) return null;
-    const overall = (this.maxPtsMs - this.firstFramePts) / wall;
+    const from = Math.min(this.firstFrameAt, this.firstAudioAt ?? Infinity);
+    if (now - from < RATE_MIN_MS) return null;
+    const overall = (this.maxPtsMs + this.frameMs - this.firstFramePts) / (now - from);
     const a = this.arrivals;
     let i = 0;
-    while (i < a.length - 1 && this.lastFrameAt - a[i][0] > RATE_WINDOW_MS) i++;
-    const span = this.lastFrameAt - a[i][0];
+    while (i < a.length - 1 && now - a[i][0] > RATE_WINDOW_MS) i++;
+    const span = now - a[i][0];
     if (span < RATE_MIN_MS) return overall;
     return Math.min(overall, (this.maxPtsMs - a[i][1]) / span);
   }
