@@ -40,6 +40,9 @@ def node(ws_broker: Any, prefix: str) -> Iterator[Node]:
     settings = Settings(
         mqtt={"host": "127.0.0.1", "port": ws_broker.port, "topic_prefix": prefix},
         web={"enabled": False},
+        # A still face between utterances: the test compares what the page shows after a stop
+        # with the resting face (blinks and breathing are tested in test_face_idle.py).
+        life={"blink": False, "idle_motion": False},
     )
     n = Node(settings)
     n.start()
