@@ -79,8 +79,13 @@ class MosquittoBroker:
 
     kind = "mosquitto"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = DEMO_PORT,
-                 ws_port: int | None = DEMO_WS_PORT, exe: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEMO_PORT,
+        ws_port: int | None = DEMO_WS_PORT,
+        exe: str | None = None,
+    ):
         self.host, self.port, self.ws_port = host, port, ws_port
         self.exe = exe or mosquitto_path() or "mosquitto"
         self._dir: tempfile.TemporaryDirectory[str] | None = None
@@ -90,8 +95,12 @@ class MosquittoBroker:
         lines = [f"listener {self.port} {self.host}", "protocol mqtt"]
         if self.ws_port:
             lines += [f"listener {self.ws_port} {self.host}", "protocol websockets"]
-        lines += ["allow_anonymous true", "persistence false", "set_tcp_nodelay true",
-                  "max_queued_messages 10000"]  # fmt: skip
+        lines += [
+            "allow_anonymous true",
+            "persistence false",
+            "set_tcp_nodelay true",
+            "max_queued_messages 10000",
+        ]
         return "\n".join(lines) + "\n"
 
     def start(self, timeout: float = 10.0) -> None:
@@ -100,8 +109,12 @@ class MosquittoBroker:
         conf.write_text(self.config())
         errors = Path(self._dir.name) / "mosquitto.log"
         with errors.open("wb") as err:
-            self._proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                          stderr=err, stdin=subprocess.DEVNULL)  # fmt: skip
+            self._proc = subprocess.Popen(
+                [self.exe, "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+            )
         proc = self._proc
         deadline = time.monotonic() + timeout
         ports = [self.port] + ([self.ws_port] if self.ws_port else [])

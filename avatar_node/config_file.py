@@ -19,20 +19,31 @@ def check_yaml(path: Path) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}", option="--config",
-                          fix="give the path of an existing YAML file") from None  # fmt: skip
+        raise ConfigError(
+            f"config file not found: {path}",
+            option="--config",
+            fix="give the path of an existing YAML file",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {one_line(str(exc))}",
-                          option="--config", fix="check the file") from exc  # fmt: skip
+        raise ConfigError(
+            f"cannot read config file {path}: {one_line(str(exc))}",
+            option="--config",
+            fix="check the file",
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: {describe_yaml_error(exc)}", option="--config",
-                          fix="fix the YAML syntax there") from exc  # fmt: skip
+        raise ConfigError(
+            f"{path}: {describe_yaml_error(exc)}",
+            option="--config",
+            fix="fix the YAML syntax there",
+        ) from exc
     if data is not None and not isinstance(data, dict):
-        raise ConfigError(f"{path}: the file holds a {type(data).__name__}, not a mapping of "
-                          "sections", option="--config",
-                          fix="start it with a section such as 'mqtt:'")  # fmt: skip
+        raise ConfigError(
+            f"{path}: the file holds a {type(data).__name__}, not a mapping of sections",
+            option="--config",
+            fix="start it with a section such as 'mqtt:'",
+        )
 
 
 def describe_yaml_error(exc: yaml.YAMLError) -> str:

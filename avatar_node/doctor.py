@@ -40,8 +40,9 @@ def _run(name: str, fn: Callable[[], str]) -> Check:
 def _torch() -> str:
     import torch
 
-    return (f"{torch.__version__}, cuda={torch.cuda.is_available()}, "
-            f"threads={torch.get_num_threads()}")  # fmt: skip
+    return (
+        f"{torch.__version__}, cuda={torch.cuda.is_available()}, threads={torch.get_num_threads()}"
+    )
 
 
 def _broker(settings: Settings) -> str:
@@ -77,8 +78,11 @@ def check_voices(settings: Settings) -> Iterator[Check]:
         if name in reg.voices:
             voice = reg.voices[name].voice
             where = cfg.model or "the bundled voice"
-            yield Check(True, f"voices.{name}", f"{where} ({voice.sample_rate} Hz, "
-                        f"{len(voice.speakers)} speaker(s))")  # fmt: skip
+            yield Check(
+                True,
+                f"voices.{name}",
+                f"{where} ({voice.sample_rate} Hz, {len(voice.speakers)} speaker(s))",
+            )
         else:
             message = reg.failures.get(name, "did not load")
             option = _voice_option(settings, name, message)
@@ -107,8 +111,9 @@ def check_avatars(settings: Settings) -> Iterator[Check]:
         reg.load_all()
     else:
         engine = getattr(reg.engine, "name", "?")
-        yield Check(True, option, f"engine {engine}"
-                    + (f" from {ls.checkpoint}" if ls.checkpoint else ""))  # fmt: skip
+        yield Check(
+            True, option, f"engine {engine}" + (f" from {ls.checkpoint}" if ls.checkpoint else "")
+        )
     for name, cfg in settings.avatars.items():
         source = cfg.source or "the bundled portrait"
         if name in reg.failures:
@@ -122,11 +127,16 @@ def check_avatars(settings: Settings) -> Iterator[Check]:
             yield Check(True, f"avatars.{name}", f"{source}" + (f" ({size})" if size else ""))
 
 
-def run_checks(settings: Settings, *, voices: bool = True, avatars: bool = True,
-               broker: bool = True) -> Iterator[Check]:  # fmt: skip
+def run_checks(
+    settings: Settings, *, voices: bool = True, avatars: bool = True, broker: bool = True
+) -> Iterator[Check]:
     """Every check, in the order ``run`` needs them; each yielded as soon as it is done."""
-    yield Check(True, "config", f"{len(settings.voices)} voice(s), {len(settings.avatars)} "
-                f"avatar(s), channels {settings.node.channels}")  # fmt: skip
+    yield Check(
+        True,
+        "config",
+        f"{len(settings.voices)} voice(s), {len(settings.avatars)} "
+        f"avatar(s), channels {settings.node.channels}",
+    )
     yield _run("torch", _torch)
     if broker:
         yield _run("broker", lambda: _broker(settings))

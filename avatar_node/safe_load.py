@@ -38,8 +38,15 @@ _SAFE_GLOBALS = {
     ("builtins", "complex"),
     ("__builtin__", "set"),
 }
-_STRING_OPS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING",
-               "BINSTRING", "SHORT_BINSTRING"}  # fmt: skip
+_STRING_OPS = {
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+    "UNICODE",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+}
 
 
 def load_weights(path: str | Path, what: str = "checkpoint") -> Any:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,13 +23,16 @@ from pydantic_settings import (
 
 from .config_file import check_yaml, describe_validation_error, first_option, one_line
 from .errors import ConfigError
+from .settings_doors import (  # the doors' sections, re-exported here
+    HermesSettings,
+    HomeAssistantSettings,
+    MetricsSettings,
+    WebSettings,
+    _Section,
+)
 from .wyoming.settings import WyomingSettings
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NodeSettings(_Section):
@@ -189,45 +192,6 @@ class LipsyncSettings(_Section):
     """Where enrolled avatar faces are cached; default ``~/.cache/avatar-node/avatars``."""
 
 
-class WebSettings(_Section):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
-    ws_url: str | None = None
-    """Broker WebSocket URL for the page; default ``ws://{host}:9001`` ({host}: the page's host)."""
-
-
-class MetricsSettings(_Section):
-    enabled: bool = False
-    """Serve Prometheus metrics (needs ``prometheus-client``) at ``http://{host}:{port}/metrics``."""
-    host: str = "127.0.0.1"
-    """Bind address of the metrics endpoint (``0.0.0.0`` to let a remote Prometheus scrape)."""
-    port: int = Field(9464, ge=0, le=65535)
-    """Port of the metrics endpoint; 0 picks a free port."""
-
-
-class HermesSettings(_Section):
-    enabled: bool = False
-    site_id: str = "default"
-    """Only ``hermes/tts/say`` requests for this ``siteId`` are spoken."""
-    channel: str = "default"
-    """The channel that speaks them."""
-
-
-class HomeAssistantSettings(_Section):
-    enabled: bool = False
-    discovery_prefix: str = "homeassistant"
-    """HA's discovery prefix; the device goes to ``{discovery_prefix}/device/{node_id}/config``."""
-    status_topic: str = "homeassistant/status"
-    """HA's birth/will topic; ``online`` there makes the node re-publish discovery."""
-    device_name: str | None = None
-    """Name of the HA device; default ``Avatar {node_id}``."""
-    suggested_area: str | None = None
-    """Area HA suggests for the device (e.g. ``Hall``)."""
-    republish_jitter_s: float = Field(1.0, ge=0, le=60)
-    """After HA's birth message, re-publish after a random 0..this many seconds (spreads load)."""
-
-
 class Settings(BaseSettings):
     """The node's whole configuration."""
 
@@ -303,8 +267,11 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             fix="correct the value (config/default.yaml documents every option)",
         ) from exc
     except (OSError, ValueError) as exc:  # the YAML was parsed once already
-        raise ConfigError(f"cannot read config file {path}: {one_line(str(exc))}",
-                          option="--config", fix="fix the file") from exc  # fmt: skip
+        raise ConfigError(
+            f"cannot read config file {path}: {one_line(str(exc))}",
+            option="--config",
+            fix="fix the file",
+        ) from exc
     finally:
         if old is None:
             os.environ.pop("AVATAR_CONFIG_FILE", None)

@@ -94,9 +94,15 @@ def _chunk_content(payload: str) -> Iterator[str]:
                 yield content
 
 
-def iter_chat_deltas(base_url: str, messages: list[Message], model: str = "default", *,
-                     api_key: str | None = None, timeout: float = 60.0,
-                     **params: Any) -> Iterator[str]:  # fmt: skip
+def iter_chat_deltas(
+    base_url: str,
+    messages: list[Message],
+    model: str = "default",
+    *,
+    api_key: str | None = None,
+    timeout: float = 60.0,
+    **params: Any,
+) -> Iterator[str]:
     """Stream a chat completion; yields each content delta as soon as its event arrives.
 
     ``params`` are extra request fields (``temperature``, ``max_tokens``, ...). A server that
@@ -112,8 +118,10 @@ def iter_chat_deltas(base_url: str, messages: list[Message], model: str = "defau
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (user's URL)
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:500].decode("utf-8", "replace")
-        raise BridgeError(f"chat server {url} answered HTTP {exc.code}: {detail}",
-                          retryable=exc.code >= 500 or exc.code == 429) from exc  # fmt: skip
+        raise BridgeError(
+            f"chat server {url} answered HTTP {exc.code}: {detail}",
+            retryable=exc.code >= 500 or exc.code == 429,
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise BridgeError(f"chat server {url} is not reachable: {exc}", retryable=True) from exc
     with response:
@@ -123,10 +131,19 @@ def iter_chat_deltas(base_url: str, messages: list[Message], model: str = "defau
             yield from _chunk_content(response.read().decode("utf-8", "replace"))
 
 
-def speak_chat(client: AvatarClient, base_url: str, messages: list[Message],
-               model: str = "default", *, channel: str = "default", utt_id: str | None = None,
-               api_key: str | None = None, say_options: dict[str, Any] | None = None,
-               timeout: float = 60.0, **params: Any) -> ChatReply:  # fmt: skip
+def speak_chat(
+    client: AvatarClient,
+    base_url: str,
+    messages: list[Message],
+    model: str = "default",
+    *,
+    channel: str = "default",
+    utt_id: str | None = None,
+    api_key: str | None = None,
+    say_options: dict[str, Any] | None = None,
+    timeout: float = 60.0,
+    **params: Any,
+) -> ChatReply:
     """Ask the chat server and forward its reply, delta by delta, to ``say/stream``.
 
     Returns once the reply is complete and ``final`` was published (the node may still be
@@ -138,21 +155,31 @@ def speak_chat(client: AvatarClient, base_url: str, messages: list[Message],
     first: list[float] = []
 
     def deltas() -> Iterator[str]:
-        for delta in iter_chat_deltas(base_url, messages, model, api_key=api_key,
-                                      timeout=timeout, **params):  # fmt: skip
+        for delta in iter_chat_deltas(
+            base_url, messages, model, api_key=api_key, timeout=timeout, **params
+        ):
             if not first:
                 first.append(time.monotonic() - start)
             pieces.append(delta)
             yield delta
 
     reply_id = client.stream_text(deltas(), channel, utt_id, **(say_options or {}))
-    return ChatReply(id=reply_id, text="".join(pieces), deltas=len(pieces),
-                     first_delta_s=first[0] if first else None,
-                     total_s=time.monotonic() - start)  # fmt: skip
+    return ChatReply(
+        id=reply_id,
+        text="".join(pieces),
+        deltas=len(pieces),
+        first_delta_s=first[0] if first else None,
+        total_s=time.monotonic() - start,
+    )
 
 
-async def speak_chat_async(client: AsyncAvatarClient, base_url: str, messages: list[Message],
-                           model: str = "default", **kwargs: Any) -> ChatReply:  # fmt: skip
+async def speak_chat_async(
+    client: AsyncAvatarClient,
+    base_url: str,
+    messages: list[Message],
+    model: str = "default",
+    **kwargs: Any,
+) -> ChatReply:
     """:func:`speak_chat` for asyncio code (the HTTP stream is read in a worker thread)."""
     await client.collector(kwargs.get("channel", "default"))
     return await asyncio.to_thread(speak_chat, client.sync, base_url, messages, model, **kwargs)

@@ -16,8 +16,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     settings = load(args)
     ok = True
     with quiet():  # the check lines are the report: the loaders' own logs would repeat them
-        for check in run_checks(settings, voices=not args.skip_voices,
-                                avatars=not args.skip_avatars):  # fmt: skip
+        for check in run_checks(
+            settings, voices=not args.skip_voices, avatars=not args.skip_avatars
+        ):
             ok = ok and check.ok
             print(check.line(), flush=True)
     print("all checks passed" if ok else "some checks FAILED (see the FAIL lines)")

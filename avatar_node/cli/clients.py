@@ -21,22 +21,38 @@ def _client(args: argparse.Namespace) -> Any:
     prefix = args.prefix or (demo.prefix if demo else "avatar")
     if demo is not None:
         print(f"avatar-node: using the demo's broker at {host}:{port}", file=sys.stderr)
-    return AvatarClient(host, port, prefix, username=args.username, password=args.password,
-                        protocol=demo.protocol if demo else 5)  # fmt: skip
+    return AvatarClient(
+        host,
+        port,
+        prefix,
+        username=args.username,
+        password=args.password,
+        protocol=demo.protocol if demo else 5,
+    )
 
 
 def cmd_say(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
-        k: v for k in ("voice", "speaker", "language", "speed", "avatar", "mode", "priority")
+        k: v
+        for k in ("voice", "speaker", "language", "speed", "avatar", "mode", "priority")
         if (v := getattr(args, k)) is not None
-    }  # fmt: skip
+    }
     with _client(args) as c:
         col = c.collector(args.channel, frames=False)
         utt_id = c.say(args.text, channel=args.channel, **options)
         utt = col.wait_end(utt_id, timeout=args.timeout)
     end = utt.end or {}
-    print(json.dumps({"id": utt_id, "end": end.get("type"), "code": end.get("code"),
-                      "message": end.get("message"), "chunks": len(utt.audio)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "id": utt_id,
+                "end": end.get("type"),
+                "code": end.get("code"),
+                "message": end.get("message"),
+                "chunks": len(utt.audio),
+            }
+        )
+    )
     if args.out and utt.audio:
         from ..media.wav import encode_wav
 
@@ -70,8 +86,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
     with _client(args) as c:
         for leaf in ("events", "audio", "state"):
             c.subscribe(c.topic(args.channel, leaf), show)
-        print(f"avatar-node: listening on {c.topic(args.channel, '#')}; Ctrl-C to stop",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"avatar-node: listening on {c.topic(args.channel, '#')}; Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         wait_for_signal()
     return EXIT_OK
 
@@ -86,8 +105,13 @@ def cmd_ha_remove(args: argparse.Namespace) -> int:
         with AvatarClient.from_settings(settings.mqtt) as c:
             c.publish(topic, b"", qos=1, retain=True)
     except (ConnectionError, OSError) as exc:
-        print(" ".join(f"avatar-node: mqtt.host/mqtt.port: cannot reach the broker: {exc}; "
-                       "start it or correct the option".split()), file=sys.stderr)  # fmt: skip
+        print(
+            " ".join(
+                f"avatar-node: mqtt.host/mqtt.port: cannot reach the broker: {exc}; "
+                "start it or correct the option".split()
+            ),
+            file=sys.stderr,
+        )
         return EXIT_BROKER
     print(f"removed the Home Assistant device: empty retained message on {topic}")
     return EXIT_OK

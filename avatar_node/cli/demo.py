@@ -44,8 +44,12 @@ def _pick_port(host: str, wanted: int, what: str) -> int:
         return wanted
     port = free_port(host)
     if wanted:
-        note(f"port {wanted} ({what}) is taken: the demo's broker uses {port} instead",
-             event="port taken", wanted=wanted, port=port)  # fmt: skip
+        note(
+            f"port {wanted} ({what}) is taken: the demo's broker uses {port} instead",
+            event="port taken",
+            wanted=wanted,
+            port=port,
+        )
     return port
 
 
@@ -107,19 +111,32 @@ def _since(t: float | None, t0: float) -> float | None:
     return None if t is None else round(t - t0, 3)
 
 
-def _report(args: argparse.Namespace, settings: Settings, utt: Any, t0: float,
-            broker: DemoBroker | None, web: Any) -> None:  # fmt: skip
+def _report(
+    args: argparse.Namespace,
+    settings: Settings,
+    utt: Any,
+    t0: float,
+    broker: DemoBroker | None,
+    web: Any,
+) -> None:
     audio, rate = utt.waveform()
     end = utt.end["type"] if utt.end else "no end"
     m, prefix, channel = settings.mqtt, settings.mqtt.topic_prefix, settings.node.channels[0]
     first_audio, first_frame = _since(utt.t_first_audio, t0), _since(utt.t_first_frame, t0)
     kind = f" ({broker.kind}, the demo's own)" if broker else ""
-    fields = {"event": "demo spoke", "version": __version__, "end": end,
-              "audio_s": round(len(audio) / max(rate, 1), 2), "chunks": len(utt.audio),
-              "frames": len(utt.frames), "first_audio_s": first_audio,
-              "first_frame_s": first_frame, "broker": f"mqtt://{m.host}:{m.port}",
-              "broker_kind": broker.kind if broker else "configured",
-              "display": web.url if web is not None else None}  # fmt: skip
+    fields = {
+        "event": "demo spoke",
+        "version": __version__,
+        "end": end,
+        "audio_s": round(len(audio) / max(rate, 1), 2),
+        "chunks": len(utt.audio),
+        "frames": len(utt.frames),
+        "first_audio_s": first_audio,
+        "first_frame_s": first_frame,
+        "broker": f"mqtt://{m.host}:{m.port}",
+        "broker_kind": broker.kind if broker else "configured",
+        "display": web.url if web is not None else None,
+    }
     if json_logs():
         note("", **fields)
         return
@@ -140,8 +157,7 @@ def _report(args: argparse.Namespace, settings: Settings, utt: Any, t0: float,
             '  try:     avatar-node say "Hello"   (finds this broker by itself)',
             f"           mosquitto_pub -p {m.port} -q 1 -t {prefix}/{channel}/say -m 'Hi'",
         ]
-    lines.append(f"  topics:  {prefix}/{channel}/say -> {prefix}/{channel}/audio, frames, "
-                 "events\n")  # fmt: skip
+    lines.append(f"  topics:  {prefix}/{channel}/say -> {prefix}/{channel}/audio, frames, events\n")
     print("\n".join(lines), flush=True)
 
 

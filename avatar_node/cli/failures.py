@@ -39,12 +39,18 @@ def model_files(settings: Settings) -> list[tuple[str, str]]:
     """Every model file the settings name: ``(option, path)``, in the order ``run`` loads them."""
     files: list[tuple[str, str]] = []
     for name, voice in settings.voices.items():
-        files += [(f"voices.{name}.{k}", p) for k in ("model", "config")
-                  if (p := getattr(voice, k)) is not None]  # fmt: skip
+        files += [
+            (f"voices.{name}.{k}", p)
+            for k in ("model", "config")
+            if (p := getattr(voice, k)) is not None
+        ]
     if settings.lipsync.checkpoint is not None:
         files.append(("lipsync.checkpoint", settings.lipsync.checkpoint))
-    files += [(f"avatars.{name}.source", a.source) for name, a in settings.avatars.items()
-              if a.source is not None]  # fmt: skip
+    files += [
+        (f"avatars.{name}.source", a.source)
+        for name, a in settings.avatars.items()
+        if a.source is not None
+    ]
     return files
 
 
@@ -74,8 +80,7 @@ def fatal_missing_files(settings: Settings) -> StartupError | None:
         if option.startswith(default) or option == "lipsync.checkpoint":
             path = Path(value).expanduser()
             if not path.is_file():
-                return StartupError(option, f"file not found: {path}", fix_for(option),
-                                    EXIT_MODEL)  # fmt: skip
+                return StartupError(option, f"file not found: {path}", fix_for(option), EXIT_MODEL)
     return None
 
 
@@ -86,12 +91,17 @@ def from_config(exc: ConfigError, settings: Settings | None = None) -> StartupEr
         voice = settings.node.default_voice
         if message.startswith(f"default voice {voice!r}"):  # raised by Node.load
             option = f"voices.{voice}.model"
-            return StartupError(option, message, "run 'avatar-node doctor' for every voice's "
-                                "diagnosis; " + fix_for(option), EXIT_MODEL)  # fmt: skip
+            return StartupError(
+                option,
+                message,
+                "run 'avatar-node doctor' for every voice's diagnosis; " + fix_for(option),
+                EXIT_MODEL,
+            )
         if message.startswith("lipsync."):
             option = message.split(" ", 1)[0]
-    return StartupError(option or "configuration", message, exc.fix or "correct the option",
-                        EXIT_CONFIG)  # fmt: skip
+    return StartupError(
+        option or "configuration", message, exc.fix or "correct the option", EXIT_CONFIG
+    )
 
 
 def option_in_message(settings: Settings | None, message: str) -> str | None:
@@ -103,22 +113,27 @@ def option_in_message(settings: Settings | None, message: str) -> str | None:
 
 
 def from_checkpoint(exc: CheckpointError, settings: Settings | None) -> StartupError:
-    option = (option_for_path(settings, exc.path) or option_in_message(settings, exc.message)
-              or "model file")  # fmt: skip
+    option = (
+        option_for_path(settings, exc.path)
+        or option_in_message(settings, exc.message)
+        or "model file"
+    )
     return StartupError(option, exc.message, fix_for(option), EXIT_MODEL)
 
 
 def from_broker(exc: BrokerUnavailable, option: str) -> StartupError:
-    fix = ("start a broker (e.g. 'avatar-node demo' or Debian's mosquitto) or point "
-           f"{option} at one")  # fmt: skip
+    fix = f"start a broker (e.g. 'avatar-node demo' or Debian's mosquitto) or point {option} at one"
     return StartupError(option, str(exc), fix, EXIT_BROKER)
 
 
 def port_taken(option: str, host: str, port: int, env: str | None = None) -> StartupError:
     hint = f" ({env})" if env else ""
-    return StartupError(option, f"{host}:{port} is already in use",
-                        f"stop what listens there or set {option}{hint} to another port "
-                        "(0: any free port)", EXIT_PORT)  # fmt: skip
+    return StartupError(
+        option,
+        f"{host}:{port} is already in use",
+        f"stop what listens there or set {option}{hint} to another port (0: any free port)",
+        EXIT_PORT,
+    )
 
 
 def is_address_in_use(exc: OSError) -> bool:

@@ -31,9 +31,12 @@ class Parser(argparse.ArgumentParser):
 
 
 def _config(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE",
-                   help="YAML config file (config/default.yaml documents every option; "
-                   "AVATAR_* environment variables override it)")  # fmt: skip
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="YAML config file (config/default.yaml documents every option; "
+        "AVATAR_* environment variables override it)",
+    )
 
 
 def _logs(p: argparse.ArgumentParser) -> None:
@@ -43,8 +46,11 @@ def _logs(p: argparse.ArgumentParser) -> None:
         help="console log lines: human-readable, or one JSON object per line; "
         "default node.log_format (auto: console on a terminal, JSON otherwise)",
     )
-    p.add_argument("--log-level", choices=["debug", "info", "warning", "error", "critical"],
-                   help="least severe log level shown (default node.log_level: info)")  # fmt: skip
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error", "critical"],
+        help="least severe log level shown (default node.log_level: info)",
+    )
 
 
 def _client(p: argparse.ArgumentParser) -> None:
@@ -57,18 +63,21 @@ def _client(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--channel", default="default", help="channel to talk to (default: %(default)s)")
     p.add_argument("--username", help="broker user name")
-    p.add_argument("--password", help="broker password")  # fmt: skip
+    p.add_argument("--password", help="broker password")
 
 
-def _run(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("run", help="run the node (the service)",
-                       description="Run the node: load voices and avatars, serve MQTT requests "
-                       "and the web display until Ctrl-C or SIGTERM.")  # fmt: skip
+def _run(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the node (the service)",
+        description="Run the node: load voices and avatars, serve MQTT requests "
+        "and the web display until Ctrl-C or SIGTERM.",
+    )
     _config(p)
     _logs(p)
 
 
-def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _demo(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "demo",
         help="start a broker, the node and the web page; say hello",
@@ -106,14 +115,21 @@ def _demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="exit after the welcome line (exit code 1 if it did not finish)",
     )
-    p.add_argument("--timeout", type=float, default=120,
-                   help="seconds to wait for the welcome line (default: %(default)s)")  # fmt: skip
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for the welcome line (default: %(default)s)",
+    )
 
 
-def _say(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("say", help="publish text and wait until it was spoken",
-                       description="Publish a SayRequest, wait for its end event and print "
-                       "it as JSON; optionally save the audio.")  # fmt: skip
+def _say(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "say",
+        help="publish text and wait until it was spoken",
+        description="Publish a SayRequest, wait for its end event and print "
+        "it as JSON; optionally save the audio.",
+    )
     p.add_argument("text", help="the text to speak")
     _client(p)
     p.add_argument("--voice", help="voice name (default: the node's node.default_voice)")
@@ -128,19 +144,26 @@ def _say(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="queue after the current one (default), interrupt it, or replace everything queued",
     )
     p.add_argument("--out", metavar="WAV", help="save the whole utterance as a WAV file")
-    p.add_argument("--timeout", type=float, default=120,
-                   help="seconds to wait for the end event (default: %(default)s)")  # fmt: skip
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for the end event (default: %(default)s)",
+    )
 
 
-def _listen(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("listen", help="print a channel's events and audio; optionally save WAVs",
-                       description="Print every event, audio chunk (without its WAV) and "
-                       "state message of a channel as JSON lines until Ctrl-C.")  # fmt: skip
+def _listen(sub: argparse._SubParsersAction[Parser]) -> None:
+    p = sub.add_parser(
+        "listen",
+        help="print a channel's events and audio; optionally save WAVs",
+        description="Print every event, audio chunk (without its WAV) and "
+        "state message of a channel as JSON lines until Ctrl-C.",
+    )
     _client(p)
     p.add_argument("--save", metavar="DIR", help="also write each audio chunk to DIR as a WAV")
 
 
-def _tools(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _tools(sub: argparse._SubParsersAction[Parser]) -> None:
     p = sub.add_parser(
         "doctor",
         help="check the config, broker, espeak-ng, every voice, the "
@@ -169,8 +192,9 @@ def _tools(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
 
     p = sub.add_parser("schema", help="write schemas/*.schema.json and asyncapi.yaml")
-    p.add_argument("--out", default="schemas", metavar="DIR",
-                   help="output directory (default: %(default)s)")  # fmt: skip
+    p.add_argument(
+        "--out", default="schemas", metavar="DIR", help="output directory (default: %(default)s)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=__version__,
-                        help="print the version and exit")  # fmt: skip
+    parser.add_argument(
+        "--version", action="version", version=__version__, help="print the version and exit"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _run(sub)
     _demo(sub)

@@ -23,8 +23,10 @@ def load(args: argparse.Namespace) -> Settings:
 
 
 def setup_logs(args: argparse.Namespace, settings: Settings) -> None:
-    setup_logging(getattr(args, "log_level", None) or settings.node.log_level,
-                  getattr(args, "log_format", None) or settings.node.log_format)  # fmt: skip
+    setup_logging(
+        getattr(args, "log_level", None) or settings.node.log_level,
+        getattr(args, "log_format", None) or settings.node.log_format,
+    )
 
 
 def wait_for_signal() -> None:
@@ -41,8 +43,9 @@ def check_ports(settings: Settings) -> None:
     if web.enabled and web.port and not port_free(web.host, web.port):
         raise failures.port_taken("web.port", web.host, web.port, "AVATAR_WEB__PORT")
     if metrics.enabled and metrics.port and not port_free(metrics.host, metrics.port):
-        raise failures.port_taken("metrics.port", metrics.host, metrics.port,
-                                  "AVATAR_METRICS__PORT")  # fmt: skip
+        raise failures.port_taken(
+            "metrics.port", metrics.host, metrics.port, "AVATAR_METRICS__PORT"
+        )
     wy = settings.wyoming
     for option, port in (("wyoming.port", wy.port), ("wyoming.snd_port", wy.snd_port)):
         if wy.enabled and port and not port_free(wy.host, port):
@@ -68,15 +71,19 @@ def start_web(settings: Settings, node: Any = None) -> Any:
     # {host}: the page substitutes the host it was loaded from (kiosks on other machines).
     ws = settings.web.ws_url or "ws://{host}:9001"
     idle = None if node is None else getattr(node, "idle_jpeg", None)
-    defaults = {"ws": ws, "channel": settings.node.channels[0],
-                "prefix": settings.mqtt.topic_prefix}  # fmt: skip
+    defaults = {
+        "ws": ws,
+        "channel": settings.node.channels[0],
+        "prefix": settings.mqtt.topic_prefix,
+    }
     server = WebServer(settings.web.host, settings.web.port, defaults, idle_source=idle)
     try:
         server.start()
     except OSError as exc:  # taken between the check and now
         if failures.is_address_in_use(exc):
-            raise failures.port_taken("web.port", settings.web.host, settings.web.port,
-                                      "AVATAR_WEB__PORT") from exc  # fmt: skip
+            raise failures.port_taken(
+                "web.port", settings.web.host, settings.web.port, "AVATAR_WEB__PORT"
+            ) from exc
         raise
     log.info("web display", url=server.url)
     return server

@@ -24,8 +24,9 @@ class AsyncAvatarClient:
         self._collectors: dict[str, Collector] = {}
 
     @classmethod
-    async def connect(cls, host: str = "127.0.0.1", port: int = 1883, prefix: str = "avatar",
-                      **kwargs: Any) -> AsyncAvatarClient:  # fmt: skip
+    async def connect(
+        cls, host: str = "127.0.0.1", port: int = 1883, prefix: str = "avatar", **kwargs: Any
+    ) -> AsyncAvatarClient:
         client = await asyncio.to_thread(AvatarClient, host, port, prefix, **kwargs)
         return cls(client)
 
@@ -50,19 +51,22 @@ class AsyncAvatarClient:
         await self.collector(channel)
         return await asyncio.to_thread(lambda: self.sync.say(text, channel=channel, **options))
 
-    async def stream(self, utt_id: str, delta: str, channel: str = "default", final: bool = False,
-                     **options: Any) -> None:  # fmt: skip
+    async def stream(
+        self, utt_id: str, delta: str, channel: str = "default", final: bool = False, **options: Any
+    ) -> None:
         await self.collector(channel)
         await asyncio.to_thread(
             lambda: self.sync.stream(utt_id, delta, channel, final=final, **options)
         )
 
-    async def control(self, action: str, utt_id: str | None = None,
-                      channel: str = "default") -> None:  # fmt: skip
+    async def control(
+        self, action: str, utt_id: str | None = None, channel: str = "default"
+    ) -> None:
         await asyncio.to_thread(self.sync.control, action, utt_id, channel)
 
-    async def wait_end(self, utt_id: str, channel: str = "default",
-                       timeout: float = 60.0) -> Utterance:  # fmt: skip
+    async def wait_end(
+        self, utt_id: str, channel: str = "default", timeout: float = 60.0
+    ) -> Utterance:
         """Wait (without blocking the loop) for the end event of ``utt_id`` on ``channel``."""
         col = await self.collector(channel)
         return await asyncio.to_thread(col.wait_end, utt_id, timeout)

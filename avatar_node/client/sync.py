@@ -55,10 +55,18 @@ class AvatarClient:
     broker cannot be reached or refuses us.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883, prefix: str = "avatar", *,
-                 username: str | None = None, password: str | None = None,
-                 protocol: int = 5, transport: str = "tcp",
-                 tls: TlsSettings | None = None):  # fmt: skip
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        prefix: str = "avatar",
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        protocol: int = 5,
+        transport: str = "tcp",
+        tls: TlsSettings | None = None,
+    ):
         self.prefix = prefix
         self.topics = Topics(prefix, "")
         self._options = BrokerOptions(host, port, transport, username, password, tls)
@@ -111,9 +119,16 @@ class AvatarClient:
     @classmethod
     def from_settings(cls, mqtt: MqttSettings) -> AvatarClient:
         """A client for the broker, credentials, TLS and topic prefix of a node's configuration."""
-        return cls(mqtt.host, mqtt.port, mqtt.topic_prefix, username=mqtt.username,
-                   password=mqtt.password, protocol=mqtt.protocol, transport=mqtt.transport,
-                   tls=mqtt.tls)  # fmt: skip
+        return cls(
+            mqtt.host,
+            mqtt.port,
+            mqtt.topic_prefix,
+            username=mqtt.username,
+            password=mqtt.password,
+            protocol=mqtt.protocol,
+            transport=mqtt.transport,
+            tls=mqtt.tls,
+        )
 
     def close(self) -> None:
         self._client.disconnect()
@@ -139,13 +154,19 @@ class AvatarClient:
         self.publish(self.topic(channel, "say"), json.dumps(req))
         return str(req["id"])
 
-    def stream(self, utt_id: str, delta: str, channel: str = "default", final: bool = False,
-               **options: Any) -> None:  # fmt: skip
+    def stream(
+        self, utt_id: str, delta: str, channel: str = "default", final: bool = False, **options: Any
+    ) -> None:
         msg = {"id": utt_id, "delta": delta, "final": final, **options}
         self.publish(self.topic(channel, "say/stream"), json.dumps(msg))
 
-    def stream_text(self, deltas: Iterable[str], channel: str = "default",
-                    utt_id: str | None = None, **options: Any) -> str:  # fmt: skip
+    def stream_text(
+        self,
+        deltas: Iterable[str],
+        channel: str = "default",
+        utt_id: str | None = None,
+        **options: Any,
+    ) -> str:
         """Forward text pieces as they come (a chatbot's tokens), then ``final``; returns the id.
 
         ``options`` (SayRequest fields such as ``voice`` or ``priority``) go with the first delta.
@@ -166,8 +187,9 @@ class AvatarClient:
     def control(self, action: str, utt_id: str | None = None, channel: str = "default") -> None:
         self.publish(self.topic(channel, "control"), json.dumps({"action": action, "id": utt_id}))
 
-    def say_and_wait(self, text: str, channel: str = "default", timeout: float = 120.0,
-                     **options: Any) -> Utterance:  # fmt: skip
+    def say_and_wait(
+        self, text: str, channel: str = "default", timeout: float = 120.0, **options: Any
+    ) -> Utterance:
         """Publish a SayRequest and wait for its end event (audio collected, frames not)."""
         col = self._collector_for(channel)
         return col.wait_end(self.say(text, channel=channel, **options), timeout)

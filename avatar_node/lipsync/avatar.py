@@ -239,9 +239,17 @@ def enrol_avatar(
     n_faces = int(avatar.has_face.sum())
     if n_faces == 0 and require_face:
         raise AvatarLoadError(f"no face found in avatar {path}; set a face_box")
-    log.info("enrolled avatar", avatar=name, width=w, height=h, frames=n, fps=rate,
-             faces=n_faces, cache="hit" if cache_hit else "miss",
-             features=avatar.features.source)  # fmt: skip
+    log.info(
+        "enrolled avatar",
+        avatar=name,
+        width=w,
+        height=h,
+        frames=n,
+        fps=rate,
+        faces=n_faces,
+        cache="hit" if cache_hit else "miss",
+        features=avatar.features.source,
+    )
     if n_faces == 0:
         log.warning("no face found in avatar: frames pass through unchanged", path=str(path))
     return avatar

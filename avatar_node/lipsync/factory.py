@@ -20,21 +20,37 @@ log = get_logger(__name__)
 EngineFactory = Callable[..., LipSyncEngine]
 
 
-def _wav2lip(checkpoint: str | Path | None = None, device: str = "auto", dtype: str = "auto",
-             batch_size: int = 16, feather: int = 0) -> LipSyncEngine:  # fmt: skip
+def _wav2lip(
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    batch_size: int = 16,
+    feather: int = 0,
+) -> LipSyncEngine:
     if not checkpoint:
         raise ConfigError("lipsync.engine wav2lip needs lipsync.checkpoint (a wav2lip.pth)")
     engine = Wav2LipEngine.from_checkpoint(
         checkpoint, device=device, dtype=dtype, batch_size=batch_size, feather=feather
     )
-    log.info("lip-sync engine", engine="wav2lip", checkpoint=str(checkpoint),
-             device=str(engine.device), dtype=str(engine.dtype), batch=batch_size)  # fmt: skip
+    log.info(
+        "lip-sync engine",
+        engine="wav2lip",
+        checkpoint=str(checkpoint),
+        device=str(engine.device),
+        dtype=str(engine.dtype),
+        batch=batch_size,
+    )
     return engine
 
 
 def _simple(cls: Callable[..., LipSyncEngine], note: str) -> EngineFactory:
-    def make(checkpoint: str | Path | None = None, device: str = "auto", dtype: str = "auto",
-             batch_size: int = 16, feather: int = 0) -> LipSyncEngine:  # fmt: skip
+    def make(
+        checkpoint: str | Path | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        batch_size: int = 16,
+        feather: int = 0,
+    ) -> LipSyncEngine:
         engine = cls(batch_size=batch_size)
         log.info("lip-sync engine", engine=engine.name, note=note)
         return engine

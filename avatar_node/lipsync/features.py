@@ -121,8 +121,11 @@ def face_features(
     face = frame[y1:y2, x1:x2]
     if face.size and face.shape[1] != DETECT_WIDTH:  # the same search at any output size
         s = DETECT_WIDTH / face.shape[1]
-        face = cv2.resize(face, (DETECT_WIDTH, max(1, round(face.shape[0] * s))),
-                          interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)  # fmt: skip
+        face = cv2.resize(
+            face,
+            (DETECT_WIDTH, max(1, round(face.shape[0] * s))),
+            interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC,
+        )
     sources = []
     eye_rel = _configured(eyes, face_box)
     if eye_rel is not None and len(eye_rel) == 2:

@@ -36,8 +36,14 @@ def _unit(seed: int, slot: int, salt: int) -> float:
 class Life:
     """Blinks and idle motion for one avatar; ``apply`` works on any engine's output frame."""
 
-    def __init__(self, avatar: Avatar, blink: bool = True, idle_motion: bool = True,
-                 seed: int | None = None, idle_fps: float = IDLE_FPS) -> None:  # fmt: skip
+    def __init__(
+        self,
+        avatar: Avatar,
+        blink: bool = True,
+        idle_motion: bool = True,
+        seed: int | None = None,
+        idle_fps: float = IDLE_FPS,
+    ) -> None:
         self.avatar = avatar
         self.blink = blink and bool(avatar.has_face[0])
         self.idle_motion = idle_motion
@@ -146,8 +152,13 @@ class Life:
         x1, x2 = max(0, x // 3 - pad), min(w, (x + bw + 2) // 3 + pad)
         y1, y2 = max(0, y - pad), min(h, y + bh + pad)
         m1, m2 = _maps((h, w), _box(box, h, w), *disp)
-        out[y1:y2, x1:x2] = cv2.remap(frame, m1[y1:y2, x1:x2], m2[y1:y2, x1:x2], cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        out[y1:y2, x1:x2] = cv2.remap(
+            frame,
+            m1[y1:y2, x1:x2],
+            m2[y1:y2, x1:x2],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
         return out
 
     def idle_frame(self, t: float) -> np.ndarray:
@@ -223,8 +234,9 @@ def _move(frame: np.ndarray, box: np.ndarray, dx: float, dy: float, br: float) -
 
 
 @lru_cache(maxsize=32)
-def _maps(shape: tuple[int, int], box: tuple[int, ...], dx: float, dy: float,
-          br: float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def _maps(
+    shape: tuple[int, int], box: tuple[int, ...], dx: float, dy: float, br: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Fixed-point remap maps of one (quantised) displacement: the motion changes every few
     frames, so during speech most frames reuse the maps of the previous one."""
     head, body = _weights(shape, box)

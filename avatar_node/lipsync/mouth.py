@@ -33,8 +33,18 @@ class Shape:
     tongue: float = 0.0  # 0..1: tongue shown
 
     def quantised(self) -> Shape:
-        q = [round(v * 48) / 48 for v in (self.open, self.round, self.press, self.tuck,
-                                          self.teeth_u, self.teeth_l, self.tongue)]  # fmt: skip
+        q = [
+            round(v * 48) / 48
+            for v in (
+                self.open,
+                self.round,
+                self.press,
+                self.tuck,
+                self.teeth_u,
+                self.teeth_l,
+                self.tongue,
+            )
+        ]
         return Shape(q[0], round(self.width * 96) / 96, *q[1:])
 
 
@@ -140,8 +150,15 @@ def prepare(g: MouthGeometry, s: Shape) -> Prepared | None:
     return (rx1, ry1, rx2, ry2), mx, my, alpha3, colour.astype(np.float32), keep
 
 
-def _cavity(g: MouthGeometry, s: Shape, yy: np.ndarray, yu: np.ndarray, gap: np.ndarray,
-            lens: np.ndarray, hw: float) -> np.ndarray:  # fmt: skip
+def _cavity(
+    g: MouthGeometry,
+    s: Shape,
+    yy: np.ndarray,
+    yu: np.ndarray,
+    gap: np.ndarray,
+    lens: np.ndarray,
+    hw: float,
+) -> np.ndarray:
     """Colour of the inside of the mouth: cavity, tongue, lower and upper teeth (back to front)."""
     v = np.clip((yy - yu) / gap, 0.0, 1.0)[..., None]
     lip = np.array(g.lip_bgr, np.float32)
@@ -160,8 +177,9 @@ def _cavity(g: MouthGeometry, s: Shape, yy: np.ndarray, yu: np.ndarray, gap: np.
         t = np.clip((hl - below) / 1.2, 0.0, 1.0) * (lens[..., None] ** 1.5)
         out = out * (1 - t) + teeth * 0.5 * t
     if s.teeth_u > 0 or s.tuck > 0:
-        hu = np.maximum(s.teeth_u * np.minimum(0.42 * gap, 0.24 * hw) * np.sqrt(lens),
-                        s.tuck * gap)[..., None]  # fmt: skip
+        hu = np.maximum(
+            s.teeth_u * np.minimum(0.42 * gap, 0.24 * hw) * np.sqrt(lens), s.tuck * gap
+        )[..., None]
         t = np.clip((hu - px) / 1.6, 0.0, 1.0) * np.clip(lens[..., None] * 1.4, 0.0, 1.0) ** 1.5
         down = np.clip(px / np.maximum(hu, 1.0), 0, 1)  # 0 under the lip .. 1 at the tooth edge
         bright = (0.84 + 0.14 * down) * (0.5 + 0.5 * lens[..., None] ** 0.7)

@@ -94,8 +94,9 @@ def to_shape(row: np.ndarray) -> Shape:
 
 @lru_cache(maxsize=64)
 def _geometry(avatar: Avatar, i: int) -> MouthGeometry:
-    return geometry_from(avatar.frames[i], avatar.mouth_box(i), avatar.lip_line(i),
-                         float(avatar.boxes[i][3]))  # fmt: skip
+    return geometry_from(
+        avatar.frames[i], avatar.mouth_box(i), avatar.lip_line(i), float(avatar.boxes[i][3])
+    )
 
 
 class VisemeEngine:
@@ -114,8 +115,14 @@ class VisemeEngine:
             for shape in SHAPES.values():
                 draw_mouth(frame, g, shape)
 
-    def params(self, avatar: Avatar, audio: np.ndarray, sample_rate: int, n_frames: int,
-               phones: Sequence[Phone] | None) -> np.ndarray:  # fmt: skip
+    def params(
+        self,
+        avatar: Avatar,
+        audio: np.ndarray,
+        sample_rate: int,
+        n_frames: int,
+        phones: Sequence[Phone] | None,
+    ) -> np.ndarray:
         if phones is None:
             return audio_params(audio, sample_rate, n_frames, avatar.fps)
         return shape_params(phones, n_frames, avatar.fps)

@@ -67,16 +67,19 @@ class MqttSink:
         self._last_snapshot: dict[str, float] = {}
 
     def event(self, event: PipelineEvent) -> None:
-        ev = Event(
-            id=event.id,
-            type=event.kind.value,
-            ts=time.time(),
-            node=self.topics.node_id,
-            channel=event.channel,
-            code=event.code,
-            message=event.message,  # type: ignore[arg-type]
-            meta=event.meta,
-            detail=event.detail,
+        # Validated against the contract's closed lists (event type, error code) as it is built.
+        ev = Event.model_validate(
+            {
+                "id": event.id,
+                "type": event.kind.value,
+                "ts": time.time(),
+                "node": self.topics.node_id,
+                "channel": event.channel,
+                "code": event.code,
+                "message": event.message,
+                "meta": event.meta,
+                "detail": event.detail,
+            }
         )
         last = event.kind in END_KINDS or event.kind is EventKind.REJECTED
         self._publish(
@@ -101,18 +104,20 @@ class MqttSink:
                 for p in chunk.alignment
             ]
         )
-        msg = AudioChunk(
-            id=chunk.id,
-            seq=chunk.seq,
-            text=chunk.text,
-            start_ms=chunk.start_ms,
-            duration_ms=chunk.duration_ms,
-            sample_rate=chunk.sample_rate,
-            channels=chunk.channels,
-            sample_format=chunk.sample_format,  # type: ignore[arg-type]
-            wav=base64.b64encode(wav).decode("ascii"),
-            final=chunk.final,
-            alignment=spans,
+        msg = AudioChunk.model_validate(
+            {
+                "id": chunk.id,
+                "seq": chunk.seq,
+                "text": chunk.text,
+                "start_ms": chunk.start_ms,
+                "duration_ms": chunk.duration_ms,
+                "sample_rate": chunk.sample_rate,
+                "channels": chunk.channels,
+                "sample_format": chunk.sample_format,
+                "wav": base64.b64encode(wav).decode("ascii"),
+                "final": chunk.final,
+                "alignment": spans,
+            }
         )
         self._publish(
             self.topics.channel(chunk.channel, "audio"),
@@ -153,14 +158,16 @@ class MqttSink:
         )
 
     def avatar(self, info: AvatarOut, idle_jpeg: bytes) -> None:
-        msg = AvatarInfo(
-            name=info.name,
-            width=info.width,
-            height=info.height,
-            fps=info.fps,
-            idle=base64.b64encode(idle_jpeg).decode("ascii"),
-            lipsync=info.lipsync,  # type: ignore[arg-type]
-            face=None if info.face is None else list(info.face),
+        msg = AvatarInfo.model_validate(
+            {
+                "name": info.name,
+                "width": info.width,
+                "height": info.height,
+                "fps": info.fps,
+                "idle": base64.b64encode(idle_jpeg).decode("ascii"),
+                "lipsync": info.lipsync,
+                "face": None if info.face is None else list(info.face),
+            }
         )
         self._publish(
             self.topics.channel(info.channel, "avatar"),

@@ -43,8 +43,15 @@ class BrokerOptions:
 
     @classmethod
     def from_settings(cls, mqtt: MqttSettings) -> BrokerOptions:
-        return cls(mqtt.host, mqtt.port, mqtt.transport, mqtt.username, mqtt.password,
-                   mqtt.tls, mqtt.keepalive_s)  # fmt: skip
+        return cls(
+            mqtt.host,
+            mqtt.port,
+            mqtt.transport,
+            mqtt.username,
+            mqtt.password,
+            mqtt.tls,
+            mqtt.keepalive_s,
+        )
 
 
 def build_client(

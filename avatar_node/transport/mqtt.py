@@ -253,8 +253,14 @@ class MqttTransport:
 
     # ------------------------------------------------------------------ publishing
 
-    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False,
-                priority: Priority = Priority.EVENT) -> bool:  # fmt: skip
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int = 1,
+        retain: bool = False,
+        priority: Priority = Priority.EVENT,
+    ) -> bool:
         """Queue a message; False when flow control dropped it (``priority``: its QoS 1 tier)."""
         flow = self._flow
         if qos == 0:

@@ -58,9 +58,12 @@ def load_voice(
         )
     voice.to(device, dtype)
     log.info(
-        "voice loaded", voice=voice.name, device=str(voice.device), sample_rate=voice.sample_rate,
+        "voice loaded",
+        voice=voice.name,
+        device=str(voice.device),
+        sample_rate=voice.sample_rate,
         decoder_dtype=str(voice.dtype).removeprefix("torch."),
-    )  # fmt: skip
+    )
     return voice
 
 

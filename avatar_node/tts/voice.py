@@ -125,12 +125,17 @@ class Voice:
         with torch.inference_mode():
             if not decode:
                 return self.model.latent(
-                    x, lengths, sid_t,
+                    x,
+                    lengths,
+                    sid_t,
                     noise_scale=self.noise_scale if noise_scale is None else noise_scale,
                     noise_scale_w=self.noise_scale_w if noise_scale_w is None else noise_scale_w,
                     length_scale=self.length_scale if length_scale is None else length_scale,
-                    eps_dp=eps_dp, eps_z=eps_z, intermediates=intermediates, run_flow=run_flow,
-                )  # fmt: skip
+                    eps_dp=eps_dp,
+                    eps_z=eps_z,
+                    intermediates=intermediates,
+                    run_flow=run_flow,
+                )
             return self.model.infer(
                 x,
                 lengths,
@@ -184,9 +189,14 @@ class Voice:
     ) -> VitsOutputs:
         o = options
         return self.infer(
-            ids, o.speaker, o.noise_scale, o.noise_scale_w, o.length_scale, decode=False,
+            ids,
+            o.speaker,
+            o.noise_scale,
+            o.noise_scale_w,
+            o.length_scale,
+            decode=False,
             run_flow=run_flow,
-        )  # fmt: skip
+        )
 
     def _timeline(self, ids: Sequence[int], out: VitsOutputs) -> list:  # type: ignore[type-arg]
         return frame_phones(list(ids), out.w_ceil[0, 0].tolist(), self.symbol_table)

@@ -11,13 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+from wyoming.tts import (
+    Synthesize,
+    SynthesizeChunk,
+    SynthesizeStart,
+    SynthesizeStop,
+    SynthesizeVoice,
+)
 
 from ..errors import AvatarError, ConfigError
 from ..log import get_logger
@@ -130,7 +137,9 @@ class Handler(AsyncEventHandler):
                 self.request.push("", final=True)
             self.stream_open = False  # the answer goes on in its task; a new request waits
 
-    async def _open(self, streaming: bool, voice, text: str, event: Event) -> None:  # type: ignore[no-untyped-def]
+    async def _open(
+        self, streaming: bool, voice: SynthesizeVoice | None, text: str, event: Event
+    ) -> None:
         door = self.door
         if door.settings.upstream_tts:
             relay = Relay(door.pipeline, door.settings, self.write_event, streaming=streaming)
@@ -151,7 +160,7 @@ class Handler(AsyncEventHandler):
         self.request = speech
         self.task = asyncio.create_task(self._guard(speech.run()))
 
-    async def _guard(self, answer) -> None:  # type: ignore[no-untyped-def]
+    async def _guard(self, answer: Awaitable[None]) -> None:
         """Run an answer; a failure becomes an ``error`` and closes the connection (Home
         Assistant waits for ``audio-stop`` / ``synthesize-stopped`` until it closes)."""
         try:
@@ -242,7 +251,9 @@ class WyomingServer:
             channel=s.channel,
         )
 
-    def _client(self, tts: bool):  # type: ignore[no-untyped-def]
+    def _client(
+        self, tts: bool
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             handler = Handler(self.door, tts, reader, writer)
             task = asyncio.current_task()

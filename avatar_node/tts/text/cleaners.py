@@ -71,13 +71,23 @@ MARK_AWARE = frozenset(
 
 #: Language names (lower-cased) -> mark, as cmd_inference.py's menu plus ISO codes.
 LANGUAGE_MARKS: dict[str, str] = {
-    "zh": "[ZH]", "简体中文": "[ZH]", "chinese": "[ZH]", "mandarin": "[ZH]",
-    "ja": "[JA]", "日本語": "[JA]", "japanese": "[JA]",
-    "en": "[EN]", "english": "[EN]",
-    "ko": "[KO]", "korean": "[KO]", "한국어": "[KO]",
-    "sa": "[SA]", "sanskrit": "[SA]",
-    "mix": "", "mixed": "",
-}  # fmt: skip
+    "zh": "[ZH]",
+    "简体中文": "[ZH]",
+    "chinese": "[ZH]",
+    "mandarin": "[ZH]",
+    "ja": "[JA]",
+    "日本語": "[JA]",
+    "japanese": "[JA]",
+    "en": "[EN]",
+    "english": "[EN]",
+    "ko": "[KO]",
+    "korean": "[KO]",
+    "한국어": "[KO]",
+    "sa": "[SA]",
+    "sanskrit": "[SA]",
+    "mix": "",
+    "mixed": "",
+}
 
 
 #: Languages each cleaner can speak (mark names); used by :func:`warm_up`.

@@ -21,18 +21,41 @@ _PURPOSE = "for English (cjke_cleaners2, cjks_cleaners)"
 
 #: Abbreviations expanded when followed by a period (case-insensitive, whole word), in order.
 ABBREVIATIONS: tuple[tuple[str, str], ...] = (
-    ("mrs", "misess"), ("mr", "mister"), ("dr", "doctor"), ("st", "saint"), ("co", "company"),
-    ("jr", "junior"), ("maj", "major"), ("gen", "general"), ("drs", "doctors"),
-    ("rev", "reverend"), ("lt", "lieutenant"), ("hon", "honorable"), ("sgt", "sergeant"),
-    ("capt", "captain"), ("esq", "esquire"), ("ltd", "limited"), ("col", "colonel"),
+    ("mrs", "misess"),
+    ("mr", "mister"),
+    ("dr", "doctor"),
+    ("st", "saint"),
+    ("co", "company"),
+    ("jr", "junior"),
+    ("maj", "major"),
+    ("gen", "general"),
+    ("drs", "doctors"),
+    ("rev", "reverend"),
+    ("lt", "lieutenant"),
+    ("hon", "honorable"),
+    ("sgt", "sergeant"),
+    ("capt", "captain"),
+    ("esq", "esquire"),
+    ("ltd", "limited"),
+    ("col", "colonel"),
     ("ft", "fort"),
-)  # fmt: skip
+)
 
 #: IPA -> the reduced inventory of cjks_cleaners, in order.
 IPA_TO_LAZY_IPA: tuple[tuple[str, str], ...] = (
-    ("r", "ɹ"), ("æ", "e"), ("ɑ", "a"), ("ɔ", "o"), ("ð", "z"), ("θ", "s"), ("ɛ", "e"),
-    ("ɪ", "i"), ("ʊ", "u"), ("ʒ", "ʥ"), ("ʤ", "ʥ"), ("ˈ", "↓"),
-)  # fmt: skip
+    ("r", "ɹ"),
+    ("æ", "e"),
+    ("ɑ", "a"),
+    ("ɔ", "o"),
+    ("ð", "z"),
+    ("θ", "s"),
+    ("ɛ", "e"),
+    ("ɪ", "i"),
+    ("ʊ", "u"),
+    ("ʒ", "ʥ"),
+    ("ʤ", "ʥ"),
+    ("ˈ", "↓"),
+)
 
 #: IPA -> IPA2 of cjke_cleaners2, in order.
 IPA_TO_IPA2: tuple[tuple[str, str], ...] = (("r", "ɹ"), ("ʤ", "dʒ"), ("ʧ", "tʃ"))

@@ -36,22 +36,46 @@ _A3 = re.compile(r"\+(\d+)/")
 
 #: Geminate ``Q`` and moraic ``N`` assimilated to the following consonant (regex, template).
 SOKUON: tuple[tuple[str, str], ...] = (
-    (r"Q([↑↓]*[kg])", r"k#\1"), (r"Q([↑↓]*[tdjʧ])", r"t#\1"),
-    (r"Q([↑↓]*[sʃ])", r"s\1"), (r"Q([↑↓]*[pb])", r"p#\1"),
-)  # fmt: skip
+    (r"Q([↑↓]*[kg])", r"k#\1"),
+    (r"Q([↑↓]*[tdjʧ])", r"t#\1"),
+    (r"Q([↑↓]*[sʃ])", r"s\1"),
+    (r"Q([↑↓]*[pb])", r"p#\1"),
+)
 HATSUON: tuple[tuple[str, str], ...] = (
-    (r"N([↑↓]*[pbm])", r"m\1"), (r"N([↑↓]*[ʧʥj])", r"n^\1"),
-    (r"N([↑↓]*[tdn])", r"n\1"), (r"N([↑↓]*[kg])", r"ŋ\1"),
-)  # fmt: skip
+    (r"N([↑↓]*[pbm])", r"m\1"),
+    (r"N([↑↓]*[ʧʥj])", r"n^\1"),
+    (r"N([↑↓]*[tdn])", r"n\1"),
+    (r"N([↑↓]*[kg])", r"ŋ\1"),
+)
 #: Romaji -> IPA (cjks_cleaners) and -> IPA2 (cjke_cleaners2), literal, in order.
 ROMAJI_TO_IPA: tuple[tuple[str, str], ...] = (
-    ("ts", "ʦ"), ("u", "ɯ"), ("j", "ʥ"), ("y", "j"), ("ni", "n^i"), ("nj", "n^"),
-    ("hi", "çi"), ("hj", "ç"), ("f", "ɸ"), ("I", "i*"), ("U", "ɯ*"), ("r", "ɾ"),
-)  # fmt: skip
+    ("ts", "ʦ"),
+    ("u", "ɯ"),
+    ("j", "ʥ"),
+    ("y", "j"),
+    ("ni", "n^i"),
+    ("nj", "n^"),
+    ("hi", "çi"),
+    ("hj", "ç"),
+    ("f", "ɸ"),
+    ("I", "i*"),
+    ("U", "ɯ*"),
+    ("r", "ɾ"),
+)
 ROMAJI_TO_IPA2: tuple[tuple[str, str], ...] = (
-    ("u", "ɯ"), ("ʧ", "tʃ"), ("j", "dʑ"), ("y", "j"), ("ni", "n^i"), ("nj", "n^"),
-    ("hi", "çi"), ("hj", "ç"), ("f", "ɸ"), ("I", "i*"), ("U", "ɯ*"), ("r", "ɾ"),
-)  # fmt: skip
+    ("u", "ɯ"),
+    ("ʧ", "tʃ"),
+    ("j", "dʑ"),
+    ("y", "j"),
+    ("ni", "n^i"),
+    ("nj", "n^"),
+    ("hi", "çi"),
+    ("hj", "ç"),
+    ("f", "ɸ"),
+    ("I", "i*"),
+    ("U", "ɯ*"),
+    ("r", "ɾ"),
+)
 
 _INSTALL = (
     "pip install pyopenjtalk (a build that imports with this numpy), then make its Open JTalk "
@@ -80,12 +104,18 @@ def _pyopenjtalk() -> ModuleType:
     return mod
 
 
+def _field(pattern: re.Pattern[str], label: str) -> str:
+    """One field of an Open JTalk full-context label (every label has them all)."""
+    match = pattern.search(label)
+    if match is None:
+        raise ValueError(f"unexpected Open JTalk label {label!r}")
+    return match.group(1)
+
+
 def _accent_mark(label: str, next_label: str) -> str:
-    a1 = int(_A1.search(label).group(1))  # type: ignore[union-attr]
-    a2 = int(_A2.search(label).group(1))  # type: ignore[union-attr]
-    a3 = int(_A3.search(label).group(1))  # type: ignore[union-attr]
-    nxt = _PHONEME.search(next_label).group(1)  # type: ignore[union-attr]
-    a2_next = -1 if nxt in ("sil", "pau") else int(_A2.search(next_label).group(1))  # type: ignore[union-attr]
+    a1, a2, a3 = (int(_field(rx, label)) for rx in (_A1, _A2, _A3))
+    nxt = _field(_PHONEME, next_label)
+    a2_next = -1 if nxt in ("sil", "pau") else int(_field(_A2, next_label))
     if a3 == 1 and a2_next == 1:
         return " "
     if a1 == 0 and a2_next == a2 + 1:
@@ -108,7 +138,7 @@ def japanese_to_romaji_with_accent(text: str) -> str:
                 out += " "
             labels = list(jtalk.extract_fullcontext(chunk))
             for n, label in enumerate(labels):
-                phoneme = _PHONEME.search(label).group(1)  # type: ignore[union-attr]
+                phoneme = _field(_PHONEME, label)
                 if phoneme in ("sil", "pau"):
                     continue
                 out += phoneme.replace("ch", "ʧ").replace("sh", "ʃ").replace("cl", "Q")

@@ -53,14 +53,35 @@ _COMMON: dict[str, tuple[str, str, str]] = {
 #: ASCII letters: IPA reading (espeak-ng, IPA cleaners) and pinyin/romaji reading.
 _LETTERS: dict[SymbolKind, dict[str, str]] = {
     "ipa": {
-        "PP": "bmp", "FF": "fv", "DD": "dt", "kk": "cghkqx", "SS": "sz", "nn": "ln", "RR": "r",
-        "aa": "a", "E": "e", "ih": "ij", "oh": "o", "ou": "uwy",
+        "PP": "bmp",
+        "FF": "fv",
+        "DD": "dt",
+        "kk": "cghkqx",
+        "SS": "sz",
+        "nn": "ln",
+        "RR": "r",
+        "aa": "a",
+        "E": "e",
+        "ih": "ij",
+        "oh": "o",
+        "ou": "uwy",
     },
     "latin": {
-        "PP": "bmp", "FF": "f", "DD": "dt", "kk": "ghk", "CH": "jqx", "SS": "csz", "nn": "ln",
-        "RR": "r", "aa": "a", "E": "e", "ih": "iy", "oh": "o", "ou": "uvw",
+        "PP": "bmp",
+        "FF": "f",
+        "DD": "dt",
+        "kk": "ghk",
+        "CH": "jqx",
+        "SS": "csz",
+        "nn": "ln",
+        "RR": "r",
+        "aa": "a",
+        "E": "e",
+        "ih": "iy",
+        "oh": "o",
+        "ou": "uvw",
     },
-}  # fmt: skip
+}
 
 #: Upper-case letters with a meaning of their own (Japanese cleaners: moraic N, geminate Q,
 #: devoiced I/U), both kinds.

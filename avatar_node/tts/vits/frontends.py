@@ -39,10 +39,16 @@ def cleaner_languages(cleaners: Sequence[str]) -> list[str]:
 #: text); every other cleaner writes IPA.
 LATIN_CLEANERS = frozenset(
     {
-        "chinese_cleaners", "zh_ja_mixture_cleaners", "japanese_cleaners", "japanese_cleaners2",
-        "korean_cleaners", "basic_cleaners", "transliteration_cleaners", "english_cleaners",
+        "chinese_cleaners",
+        "zh_ja_mixture_cleaners",
+        "japanese_cleaners",
+        "japanese_cleaners2",
+        "korean_cleaners",
+        "basic_cleaners",
+        "transliteration_cleaners",
+        "english_cleaners",
     }
-)  # fmt: skip
+)
 
 
 class TextFrontend(Protocol):

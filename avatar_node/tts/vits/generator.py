@@ -24,9 +24,14 @@ class Conv1dNHWC(nn.Conv1d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pad = cast(int, self.padding[0])
         return F.conv2d(
-            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, pad),
-            (1, self.dilation[0]), self.groups,
-        )  # fmt: skip
+            x,
+            self.weight.unsqueeze(2),
+            self.bias,
+            (1, self.stride[0]),
+            (0, pad),
+            (1, self.dilation[0]),
+            self.groups,
+        )
 
 
 class ConvTranspose1dNHWC(nn.ConvTranspose1d):
@@ -46,9 +51,15 @@ class ConvTranspose1dNHWC(nn.ConvTranspose1d):
         if self.polyphase and self.groups == 1 and self.dilation[0] == 1:
             return self._polyphase_forward(x, pad)
         return F.conv_transpose2d(
-            x, self.weight.unsqueeze(2), self.bias, (1, self.stride[0]), (0, pad),
-            (0, self.output_padding[0]), self.groups, (1, self.dilation[0]),
-        )  # fmt: skip
+            x,
+            self.weight.unsqueeze(2),
+            self.bias,
+            (1, self.stride[0]),
+            (0, pad),
+            (0, self.output_padding[0]),
+            self.groups,
+            (1, self.dilation[0]),
+        )
 
     def _phase_weights(self, pad: int) -> tuple[torch.Tensor, torch.Tensor | None, int, int]:
         """Weights ``[s·C_out, C_in, 1, taps]``: output n = q·s + r takes input q − j through
@@ -59,9 +70,11 @@ class ConvTranspose1dNHWC(nn.ConvTranspose1d):
             return cached[1]
         stride, kernel = self.stride[0], self.kernel_size[0]
         valid = [
-            (r, j) for r in range(stride) for j in range(-kernel, kernel + 1)
+            (r, j)
+            for r in range(stride)
+            for j in range(-kernel, kernel + 1)
             if 0 <= j * stride + r + pad < kernel
-        ]  # fmt: skip
+        ]
         j_lo, j_hi = min(j for _, j in valid), max(j for _, j in valid)
         c_in, c_out = self.weight.shape[0], self.weight.shape[1]
         phases = self.weight.new_zeros(stride, c_out, c_in, j_hi - j_lo + 1)

@@ -125,9 +125,16 @@ class VitsSynthesizer(nn.Module):
         omitted) replace the standard-normal draws; their leading slices are used.
         """
         out = self.latent(
-            ids, lengths, sid, noise_scale, noise_scale_w, length_scale, eps_dp, eps_z,
+            ids,
+            lengths,
+            sid,
+            noise_scale,
+            noise_scale_w,
+            length_scale,
+            eps_dp,
+            eps_z,
             intermediates,
-        )  # fmt: skip
+        )
         assert out.z_masked is not None
         out.audio = self.decode(out.z_masked, out.g)
         return out
@@ -199,9 +206,13 @@ class VitsSynthesizer(nn.Module):
         z_p = m_p_exp + eps_z * torch.exp(logs_p_exp) * noise_scale
         if not run_flow:
             return VitsOutputs(
-                audio=z_p.new_empty(0), y_lengths=y_lengths, w_ceil=w_ceil, g=g, z_p=z_p,
+                audio=z_p.new_empty(0),
+                y_lengths=y_lengths,
+                w_ceil=w_ceil,
+                g=g,
+                z_p=z_p,
                 y_mask=y_mask,
-            )  # fmt: skip
+            )
         z = self.flow.reverse(z_p, y_mask, g=g)
 
         out = VitsOutputs(
