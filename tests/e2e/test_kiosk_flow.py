@@ -37,8 +37,13 @@ def test_thirty_back_to_back_utterances_on_a_throttled_page_all_play_in_order(
     assert st["errors"] == 0 and st["framesRefused"] == 0 and st["audioRefused"] == 0, st
     assert st["audioScheduled"] == 30 and st["framesReceived"] == 30 * 10, (st, k.console[-20:])
     assert_accounted(k)
+    # On a throttled page beside a busy node a short utterance may have every frame skipped as
+    # late (the page keeps sync by skipping): check the sync of those that drew frames.
+    drew = set(k.js("() => window.avatarKiosk.offsets.map((o) => o.id)"))
+    assert drew, "no utterance drew a frame"
     for uid in ids:
-        assert_in_sync(k, uid)
+        if uid in drew:
+            assert_in_sync(k, uid)
     assert k.js("() => window.avatarKiosk.liveBitmaps") == 1
     assert k.js("() => window.avatarKiosk.held()") == {"bytes": 0, "frames": 0, "utterances": 0}
 
