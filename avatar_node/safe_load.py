@@ -125,27 +125,40 @@ def _scan_legacy(f: IO[bytes]) -> str | None:
 
 
 def _unsafe_global(f: IO[bytes]) -> str | None:
-    """The first import of one pickle (read up to its STOP) that is not safe, else None."""
+    """The first import of one pickle that is not safe, else None. The pickle is read to its
+    STOP first: a stream that breaks anywhere is corrupt (random bytes can look like an import
+    before they stop making sense), only a well-formed pickle can be called unsafe."""
     strings: list[str] = []
+    found: str | None = None
     try:
         for op, arg, _pos in pickletools.genops(f):
             name = op.name
             if name in _STRING_OPS and isinstance(arg, str | bytes):
                 strings.append(arg if isinstance(arg, str) else arg.decode("latin-1"))
                 continue
+            if found is not None:
+                continue
             if name == "GLOBAL" and isinstance(arg, str):
                 module, _, attr = arg.partition(" ")
             elif name == "STACK_GLOBAL" and len(strings) >= 2:
                 module, attr = strings[-2], strings[-1]
             elif name in ("INST", "OBJ"):
-                return f"an object built by {name}"
+                found = f"an object built by {name}"
+                continue
             else:
                 continue
             if not _safe(module, attr):
-                return f"{module}.{attr}"
-    except (ValueError, EOFError, UnicodeDecodeError, pickle.UnpicklingError) as err:
-        raise _Corrupt(_first_line(err) or "the pickle ends early") from err
-    return None
+                found = f"{module}.{attr}"
+    except (
+        ValueError,
+        EOFError,
+        UnicodeDecodeError,
+        pickle.UnpicklingError,
+        MemoryError,  # a random length field asks for gigabytes
+        OverflowError,
+    ) as err:
+        raise _Corrupt(_first_line(err) or type(err).__name__) from err
+    return found
 
 
 def _safe(module: str, attr: str) -> bool:
