@@ -43,7 +43,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 from kiosk_driver import Browser, free_port, wait_port  # noqa: E402
 
 from avatar_node.app import Node  # noqa: E402
-from avatar_node.settings import load_settings  # noqa: E402
+from avatar_node.settings import Settings, load_settings  # noqa: E402
 from avatar_node.web.server import STATIC_DIR, WebServer  # noqa: E402
 
 TEXT = (
@@ -70,6 +70,15 @@ def static_of(rev: str, dest: Path) -> Path:
     with tarfile.open(fileobj=io.BytesIO(tar)) as t:
         t.extractall(dest, filter="data")
     return dest / "avatar_node" / "web" / "static"
+
+
+def private_settings(config: str | None, port: int, prefix: str) -> Settings:
+    """The node's settings from ``config``, on a private broker and prefix, without its web server
+    (the benchmarks serve the page themselves)."""
+    base = load_settings(config)
+    mqtt = base.mqtt.model_copy(update={"host": "127.0.0.1", "port": port, "topic_prefix": prefix})
+    web = base.web.model_copy(update={"enabled": False})
+    return base.model_copy(update={"mqtt": mqtt, "web": web})
 
 
 class Mosquitto:
@@ -208,19 +217,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp:
         pages = {"this page": STATIC_DIR}
         if not args.no_baseline:
-            pages = {f"baseline ({args.baseline})": static_of(args.baseline, Path(tmp) / "old"),
-                     **pages}  # fmt: skip
+            old = static_of(args.baseline, Path(tmp) / "old")
+            pages = {f"baseline ({args.baseline})": old, **pages}
         broker = Mosquitto(Path(tmp))
         prefix = "bench" + uuid.uuid4().hex[:6]
-        base = load_settings(args.config)
-        settings = base.model_copy(
-            update={
-                "mqtt": base.mqtt.model_copy(
-                    update={"host": "127.0.0.1", "port": broker.port, "topic_prefix": prefix}
-                ),
-                "web": base.web.model_copy(update={"enabled": False}),
-            }
-        )
+        settings = private_settings(args.config, broker.port, prefix)
         t = time.monotonic()
         node = Node(settings)
         node.start()

@@ -30,11 +30,10 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e"), str(REPO / "bench")]
 
-from kiosk import Mosquitto  # noqa: E402
+from kiosk import Mosquitto, private_settings  # noqa: E402
 from kiosk_driver import Browser, Kiosk  # noqa: E402
 
 from avatar_node.app import Node  # noqa: E402
-from avatar_node.settings import load_settings  # noqa: E402
 from avatar_node.web.server import WebServer  # noqa: E402
 
 WORDS = (
@@ -120,15 +119,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kiosk-soak-") as tmp:
         broker = Mosquitto(Path(tmp))
         prefix = "ksoak" + uuid.uuid4().hex[:6]
-        base = load_settings(args.config)
-        settings = base.model_copy(
-            update={
-                "mqtt": base.mqtt.model_copy(
-                    update={"host": "127.0.0.1", "port": broker.port, "topic_prefix": prefix}
-                ),
-                "web": base.web.model_copy(update={"enabled": False}),
-            }
-        )
+        settings = private_settings(args.config, broker.port, prefix)
         node = Node(settings)
         node.start()
         ends = Ends()

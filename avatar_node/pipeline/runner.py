@@ -69,6 +69,7 @@ class ChannelRunner:
         self._handoff: queue.Queue[Segment] = queue.Queue(maxsize=4)
         self._current: Utterance | None = None
         self._lock = threading.Lock()
+        status.current_id = self._current_id
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = threading.Event()
@@ -91,6 +92,10 @@ class ChannelRunner:
     @property
     def current(self) -> Utterance | None:
         return self._current
+
+    def _current_id(self) -> str | None:
+        utt = self._current
+        return None if utt is None else utt.id
 
     # ---------------------------------------------------------------- control
 
@@ -124,8 +129,6 @@ class ChannelRunner:
             self._idle.clear()
             with self._lock:
                 self._current = utt
-            with self.status.lock:
-                self.status.current = utt.id
             with structlog.contextvars.bound_contextvars(utterance=utt.id, channel=self.name):
                 end = self.speech.speak(utt)
             if end.type is not EndType.FINISHED:
@@ -162,8 +165,6 @@ class ChannelRunner:
         release_memory()
         with self._lock:
             self._current = None
-        with self.status.lock:
-            self.status.current = None
         # State first: a display that sees the end event finds the channel idle already.
         self.outlets.state(self.status.view())
         self.outlets.event(

@@ -74,47 +74,29 @@ class Outlets:
     def add(self, sink: PipelineSink) -> None:
         self.sinks.append(sink)
 
-    def _each(self, extra: Iterable[PipelineSink]) -> list[PipelineSink]:
-        return [*self.sinks, *extra]
+    def _call(
+        self, name: str, args: tuple[object, ...], extra: Iterable[PipelineSink] = ()
+    ) -> None:
+        for sink in [*self.sinks, *extra]:
+            try:
+                getattr(sink, name)(*args)
+            except Exception:
+                log.exception("sink failed", call=name)
 
     def event(self, event: PipelineEvent, extra: Iterable[PipelineSink] = ()) -> None:
-        for sink in self._each(extra):
-            try:
-                sink.event(event)
-            except Exception:
-                log.exception("sink failed", call="event")
+        self._call("event", (event,), extra)
 
     def audio(self, chunk: AudioOut, wav: bytes, extra: Iterable[PipelineSink] = ()) -> None:
-        for sink in self._each(extra):
-            try:
-                sink.audio(chunk, wav)
-            except Exception:
-                log.exception("sink failed", call="audio")
+        self._call("audio", (chunk, wav), extra)
 
     def frame(self, frame: FrameOut, jpeg: bytes, extra: Iterable[PipelineSink] = ()) -> None:
-        for sink in self._each(extra):
-            try:
-                sink.frame(frame, jpeg)
-            except Exception:
-                log.exception("sink failed", call="frame")
+        self._call("frame", (frame, jpeg), extra)
 
     def state(self, view: ChannelView) -> None:
-        for sink in self.sinks:
-            try:
-                sink.state(view)
-            except Exception:
-                log.exception("sink failed", call="state")
+        self._call("state", (view,))
 
     def avatar(self, info: AvatarOut, idle_jpeg: bytes) -> None:
-        for sink in self.sinks:
-            try:
-                sink.avatar(info, idle_jpeg)
-            except Exception:
-                log.exception("sink failed", call="avatar")
+        self._call("avatar", (info, idle_jpeg))
 
     def idle(self, frame: FrameOut, jpeg: bytes) -> None:
-        for sink in self.sinks:
-            try:
-                sink.idle(frame, jpeg)
-            except Exception:
-                log.exception("sink failed", call="idle")
+        self._call("idle", (frame, jpeg))

@@ -18,17 +18,22 @@ class ChannelStatus:
     avatars: Sequence[str]
     fps: float
     queued: Callable[[], int]
-    current: str | None = None
-    """The utterance being spoken and shown (at most one per channel)."""
+    current_id: Callable[[], str | None] = lambda: None
+    """The id of the utterance being spoken and shown (at most one per channel): the runner's."""
     metrics: ChannelMetrics = field(default_factory=ChannelMetrics)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def current(self) -> str | None:
+        return self.current_id()
+
     def view(self) -> ChannelView:
         with self.lock:
+            current = self.current_id()
             return ChannelView(
                 channel=self.channel,
-                speaking=self.current is not None,
-                current=self.current,
+                speaking=current is not None,
+                current=current,
                 queued=self.queued(),
                 voices=tuple(self.voices),
                 avatars=tuple(self.avatars),
