@@ -145,6 +145,11 @@ class VoiceSettings(_Section):
     """HiFi-GAN decoder dtype (the rest of the voice is always float32, so durations do not
     change): ``auto`` is bfloat16 on a CPU with AVX512-BF16/AMX (about 2x faster decoder, SNR
     >= 35 dB against float32), float32 elsewhere; ``float32`` is bit-for-bit parity."""
+    stream: bool = True
+    """Send the first sentence of a reply in decoder windows as soon as each is vocoded (first
+    sound after ~190 ms of audio is decoded, not the whole sentence); later sentences are
+    decoded whole, being ready long before the one before them has played. The pieces put
+    together are the whole-sentence audio (same length, SNR >= 40 dB)."""
 
 
 class AvatarSettings(_Section):

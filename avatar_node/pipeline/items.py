@@ -137,6 +137,9 @@ class AudioOut:
     alignment: tuple[Phone, ...] | None
     """Phones on the utterance clock; None when the audio has no known alignment."""
     meta: dict[str, Any] | None = None
+    sentence_end: bool = True
+    """The last chunk of its sentence: false on the first windows of a sentence that is
+    streamed in pieces (a Wyoming stream answers one audio block per sentence)."""
 
 
 @dataclass(frozen=True)

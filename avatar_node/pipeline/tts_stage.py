@@ -7,7 +7,7 @@ same float array, to the video stage. Sentence k+1 is synthesized while sentence
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -15,7 +15,8 @@ from ..errors import AvatarError
 from ..log import get_logger
 from ..media.alignment import Phone, shift
 from ..media.wav import encode_wav
-from ..models import VoiceRegistry
+from ..models import LoadedVoice, VoiceRegistry
+from ..tts.streaming import WHOLE_SENTENCE, StreamPlan
 from ..tts.synthesis import Synthesis, SynthesisOptions
 from .cache import CachedChunk, PhraseCache, Recording, cache_key
 from .channel import Utterance
@@ -137,34 +138,66 @@ class SpeechStage:
             length_scale=1.0 / (utt.speed * cfg.speed),
         )
         rate = int(voice.sample_rate)
-        seq, position, compute, last_final = 0, 0, 0.0, False
+        seq, position, compute, final = 0, 0, 0.0, False
         while (sentence := utt.source.next(utt.cancel)) is not None:
+            # The first sentence goes out window by window (first sound soon); the later ones
+            # are ready long before the one before them has played, and go out whole.
+            plan = StreamPlan() if cfg.stream and seq == 0 else WHOLE_SENTENCE
             t0 = time.perf_counter()
-            with loaded.lock:
-                parts = [
-                    voice.synthesize_aligned(ids, options)
-                    for ids in voice.text_to_ids(sentence, language=language)
-                    if not utt.cancel.is_set()
-                ]
-            compute += time.perf_counter() - t0
+            with loaded.lock:  # front-ends (espeak-ng) are not thread-safe either
+                calls = voice.text_to_ids(sentence, language=language)
+            pieces = (
+                (piece, n == len(calls) - 1 and piece.final)
+                for n, ids in enumerate(calls)
+                for piece in self._pieces(loaded, ids, options, plan, utt)
+            )
+            first = True
+            for piece, last in pieces:
+                compute += time.perf_counter() - t0
+                if utt.cancel.is_set():
+                    break
+                audio = piece.audio
+                if utt.gain != 1.0:
+                    audio = audio * np.float32(utt.gain)
+                final = last and utt.source.exhausted()
+                text = sentence if first else ""
+                self._send(utt, seq, text, audio, rate, position, final, tuple(piece.phones), last)
+                position += audio.size
+                seq += 1
+                first = False
+                self.status.metrics.rtf = compute / (position / rate) if position else None
+                t0 = time.perf_counter()
             if utt.cancel.is_set():
                 break
-            if not parts:
-                continue
-            audio, phones = join_syntheses(parts)
-            if utt.gain != 1.0:
-                audio = audio * np.float32(utt.gain)
-            last_final = utt.source.exhausted()
-            self._send(utt, seq, sentence, audio, rate, position, last_final, tuple(phones))
-            position += audio.size
-            seq += 1
-            self.status.metrics.rtf = compute / (position / rate) if position else None
-        return self._close(utt, seq, rate, position, last_final)
+        return self._close(utt, seq, rate, position, final)
+
+    @staticmethod
+    def _pieces(
+        loaded: LoadedVoice,
+        ids: Sequence[int],
+        options: SynthesisOptions,
+        plan: StreamPlan,
+        utt: Utterance,
+    ) -> Iterator[Synthesis]:
+        """One model call's pieces, each decoded under the voice's lock (so channels sharing
+        the voice take turns window by window, and no lock is held while a piece goes out)."""
+        if plan is WHOLE_SENTENCE:
+            with loaded.lock:
+                whole = loaded.voice.synthesize_aligned(ids, options)
+            yield whole
+            return
+        windows = loaded.voice.stream_aligned(ids, options, plan)
+        while not utt.cancel.is_set():
+            with loaded.lock:
+                piece = next(windows, None)
+            if piece is None:
+                return
+            yield piece
 
     def _play(self, utt: Utterance) -> UtteranceEnd:
         """Lip-sync a door's audio; its WAV goes out unchanged, at its own rate."""
         assert utt.audio is not None
-        seq, position, rate, last_final = 0, 0, 16000, False
+        seq, position, rate = 0, 0, 16000
         while (piece := utt.audio.next(utt.cancel)) is not None:
             if utt.cancel.is_set():
                 break
@@ -187,7 +220,7 @@ class SpeechStage:
             self.emit(AudioSegment(utt, seq, piece.audio, rate, position, False))
             position += piece.audio.size
             seq += 1
-        return self._close(utt, seq, rate, position, last_final)
+        return self._close(utt, seq, rate, position, False)
 
     def _close(
         self, utt: Utterance, seq: int, rate: int, position: int, last_final: bool
@@ -197,7 +230,7 @@ class SpeechStage:
         if not last_final:
             # The source ended after its last chunk went out: close it with an empty chunk.
             empty = np.zeros(0, dtype=np.float32)
-            self._send(utt, seq, "", empty, rate, position, True, ())
+            self._send(utt, seq, "", empty, rate, position, True, (), True)
         return UtteranceEnd(utt, EndType.FINISHED)
 
     # ---------------------------------------------------------------- out
@@ -212,6 +245,7 @@ class SpeechStage:
         position: int,
         final: bool,
         phones: tuple[Phone, ...] | None,
+        sentence_end: bool = True,
     ) -> None:
         start_ms = sample_ms(position, rate)
         out = AudioOut(
@@ -227,6 +261,7 @@ class SpeechStage:
             final=final,
             alignment=None if phones is None else tuple(shift(phones, start_ms)),
             meta=utt.meta,
+            sentence_end=sentence_end,
         )
         self._announce(utt, out, encode_wav(audio, rate, self.sample_format))
         self.emit(AudioSegment(utt, seq, audio, rate, position, final, phones))
@@ -244,10 +279,11 @@ class SpeechStage:
             self.status.metrics.first_audio_ms = (now - utt.received) * 1000
         assert utt.clock_start is not None
         self.clock_floor = utt.clock_start + (out.start_ms + out.duration_ms) / 1000
-        detail = {
-            "seq": out.seq,
-            "text": out.text,
-            "start_ms": out.start_ms,
-            "duration_ms": out.duration_ms,
-        }
-        self.outlets.event(utt.event(EventKind.SENTENCE, detail=detail), utt.sinks)
+        if out.text or out.seq == 0:  # a sentence's later windows carry no text: no event
+            detail = {
+                "seq": out.seq,
+                "text": out.text,
+                "start_ms": out.start_ms,
+                "duration_ms": out.duration_ms,
+            }
+            self.outlets.event(utt.event(EventKind.SENTENCE, detail=detail), utt.sinks)

@@ -2,7 +2,8 @@
 
 ``synthesize`` (legacy) answers one ``audio-start`` / ``audio-chunk``... / ``audio-stop`` block.
 A stream (``synthesize-start`` / ``-chunk`` / ``-stop``) answers one block per sentence as soon as
-each is spoken, all in the voice's one format, then ``synthesize-stopped``. The same utterance is
+each is spoken (a first sentence sent in decoder windows is still one block), all in the voice's
+one format, then ``synthesize-stopped``. The same utterance is
 lip-synced and published on the mapped channel by the pipeline while the client hears it.
 """
 
@@ -123,10 +124,10 @@ class Speech:
             if isinstance(item, Audio):
                 if item.chunk.duration_ms <= 0:
                     continue  # the empty closing chunk of a stream
-                if self.streaming or not block_open:
+                if not block_open:
                     block_open = await self._start_block(item)
                 await self._write_audio(item)
-                if self.streaming:
+                if self.streaming and item.chunk.sentence_end:  # a block per sentence
                     await self.write(AudioStop().event())
                     block_open = False
                 continue
@@ -162,6 +163,8 @@ class Speech:
                 await self.write(AudioStart(rate=rate, width=2, channels=1).event())
             await self.write(AudioStop().event())
         else:
+            if block_open:  # cut short inside a sentence
+                await self.write(AudioStop().event())
             await self.write(SynthesizeStopped().event())
         log.info("wyoming request answered", id=self.id, end=str(end.kind))
 

@@ -51,15 +51,26 @@ class FakeVoice:
         end = audio.size * 1000 / self.sample_rate
         return Synthesis(audio, self.sample_rate, [Phone("a", "aa", 0.0, end)])
 
+    def stream_aligned(self, ids, options, plan):
+        """The whole-sentence audio in two windows (like Voice.stream_aligned)."""
+        audio = self.synthesize_aligned(ids, options).audio
+        cut = audio.size // 2
+        for start, piece in ((0, audio[:cut]), (cut, audio[cut:])):
+            end = piece.size * 1000 / self.sample_rate
+            yield Synthesis(piece, self.sample_rate, [Phone("a", "aa", 0.0, end)], start,
+                            start == cut)  # fmt: skip
+
 
 class Harness:
     """The real pipeline (queue, runner, stages) with a fake voice and an in-memory sink."""
 
-    def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None, cache_mb: float = 0.0):
+    def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None, cache_mb: float = 0.0,
+                 stream: bool = True):  # fmt: skip
         settings = Settings(node={"channels": ["c"], "queue_depth": depth, "frame_lead_s": 0,
                                   "phrase_cache_mb": cache_mb})  # fmt: skip
         voices = VoiceRegistry({"default": VoiceSettings()})
-        voices.voices["default"] = LoadedVoice("default", voice, VoiceSettings(), threading.Lock())
+        cfg = VoiceSettings(stream=stream)
+        voices.voices["default"] = LoadedVoice("default", voice, cfg, threading.Lock())
         self.pipeline = Pipeline(settings, voices, avatars)
         self.sink = MemorySink()
         self.pipeline.add_sink(self.sink)
@@ -108,10 +119,29 @@ def test_event_sequence_and_audio_clock(harness):
     types = [e["type"] for e in harness.events("u1")]
     assert types == ["queued", "started", "sentence", "sentence", "sentence", "finished"]
     chunks = harness.audio("u1")
-    assert [c["seq"] for c in chunks] == [0, 1, 2]
-    assert [c["final"] for c in chunks] == [False, False, True]
+    # The first sentence goes out in decoder windows (two here), the later ones whole.
+    assert [c["seq"] for c in chunks] == [0, 1, 2, 3]
+    assert [c["final"] for c in chunks] == [False, False, False, True]
+    assert [c["sentence_end"] for c in chunks] == [False, True, True, True]
+    assert [c["text"] for c in chunks] == ["One.", "", "Two two.", "Three three three."]
     for a, b in zip(chunks, chunks[1:], strict=False):
         assert b["start_ms"] == pytest.approx(a["start_ms"] + a["duration_ms"], abs=1e-3)
+    for c in chunks:  # each window's alignment covers it, on the utterance clock
+        assert c["alignment"][0]["start_ms"] == pytest.approx(c["start_ms"], abs=1e-3)
+        end = c["start_ms"] + c["duration_ms"]
+        assert c["alignment"][-1]["end_ms"] == pytest.approx(end, abs=1e-3)
+
+
+def test_whole_sentences_when_streaming_is_off():
+    h = Harness(FakeVoice(), stream=False)
+    try:
+        h.say("One. Two two.", "u1")
+        assert h.wait_end("u1")["type"] == "finished"
+        chunks = h.audio("u1")
+        assert [c["text"] for c in chunks] == ["One.", "Two two."]
+        assert all(c["sentence_end"] for c in chunks)
+    finally:
+        h.pipeline.close()
 
 
 def test_priority_order_fifo_within_priority():
