@@ -28,8 +28,23 @@ class Events:
         self.lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
         self.states: list[dict[str, Any]] = []
+        self.last_audio: set[str] = set()  # ids whose final audio chunk has arrived
         client.subscribe(f"{prefix}/default/events", self._event)
         client.subscribe(f"{prefix}/default/state", self._state)
+        client.subscribe(f"{prefix}/default/audio", self._audio)
+
+    def _audio(self, _topic: str, payload: bytes) -> None:
+        chunk = json.loads(payload)
+        if chunk.get("final"):
+            with self.lock:
+                self.last_audio.add(chunk["id"])
+
+    def speech_made(self, utt_id: str) -> None:
+        """Wait until all of ``utt_id``'s audio is out while its frames still show: the window
+        in which the next utterance's synthesis may already run (two ids could both look
+        started there)."""
+        self.wait(lambda: utt_id in self.last_audio, f"the last audio chunk of {utt_id}")
+        assert not any(t in END for t in self.of(utt_id)), f"{utt_id} ended before the window"
 
     def _event(self, _topic: str, payload: bytes) -> None:
         with self.lock:
@@ -62,7 +77,9 @@ class Events:
 
 @pytest.fixture
 def ev(start_node, client, prefix):
-    start_node(node={"max_text_chars": 400})
+    # With the avatar, an utterance lasts as long as its frames play (paced to its audio clock),
+    # well after its synthesis is done.
+    start_node(load_avatars=True, node={"max_text_chars": 400})
     return Events(client, prefix)
 
 
@@ -74,6 +91,8 @@ def test_stop_without_id_cancels_only_the_utterance_state_current_names(ev, clie
     client.say("Next in line.", id="next")
     ev.wait(lambda: "sentence" in ev.of("cur"), "cur speaking")
     assert "started" not in ev.of("next"), "two utterances in flight"
+    ev.speech_made("cur")
+    assert "started" not in ev.of("next"), "two utterances in flight after cur's speech was made"
     with ev.lock:
         current = [s["current"] for s in ev.states if s["state"] == "speaking"]
     assert current and current[-1] == "cur"
@@ -86,7 +105,7 @@ def test_stop_without_id_cancels_only_the_utterance_state_current_names(ev, clie
 def test_interrupt_stops_only_the_current_one_and_goes_first(ev, client):
     client.say(LONG, id="a")
     client.say("Bee waits.", id="b")
-    ev.wait(lambda: "sentence" in ev.of("a"), "a speaking")
+    ev.speech_made("a")
     client.say("Urgent news.", id="c", mode="interrupt")
     assert ev.wait_end("a") == "cancelled"
     assert ev.wait_end("c") == "finished"
