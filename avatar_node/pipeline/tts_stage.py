@@ -36,17 +36,6 @@ from .status import ChannelStatus
 log = get_logger(__name__)
 
 
-def join_syntheses(parts: list[Synthesis]) -> tuple[np.ndarray, list[Phone]]:
-    """The audio of consecutive model calls back to back, with their phones on one clock."""
-    audio = np.concatenate([p.audio for p in parts]).astype(np.float32, copy=False)
-    phones: list[Phone] = []
-    offset = 0
-    for part in parts:
-        phones.extend(shift(part.phones, offset * 1000.0 / part.sample_rate))
-        offset += part.audio.size
-    return audio, phones
-
-
 class SpeechStage:
     """Speaks one utterance at a time on the channel's sound thread; returns how it ended."""
 
@@ -180,12 +169,8 @@ class SpeechStage:
         utt: Utterance,
     ) -> Iterator[Synthesis]:
         """One model call's pieces, each decoded under the voice's lock (so channels sharing
-        the voice take turns window by window, and no lock is held while a piece goes out)."""
-        if plan is WHOLE_SENTENCE:
-            with loaded.lock:
-                whole = loaded.voice.synthesize_aligned(ids, options)
-            yield whole
-            return
+        the voice take turns window by window, and no lock is held while a piece goes out).
+        ``WHOLE_SENTENCE`` gives one piece, the whole decode."""
         windows = loaded.voice.stream_aligned(ids, options, plan)
         while not utt.cancel.is_set():
             with loaded.lock:

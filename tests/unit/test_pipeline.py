@@ -16,6 +16,7 @@ from avatar_node.pipeline.channel import SentenceSource
 from avatar_node.pipeline.items import Mode, SayCommand
 from avatar_node.pipeline.service import Pipeline
 from avatar_node.settings import Settings, VoiceSettings
+from avatar_node.tts.streaming import WHOLE_SENTENCE
 from avatar_node.tts.synthesis import Synthesis
 from tests.unit.memory_sink import MemorySink
 
@@ -52,8 +53,13 @@ class FakeVoice:
         return Synthesis(audio, self.sample_rate, [Phone("a", "aa", 0.0, end)])
 
     def stream_aligned(self, ids, options, plan):
-        """The whole-sentence audio in two windows (like Voice.stream_aligned)."""
-        audio = self.synthesize_aligned(ids, options).audio
+        """The whole-sentence audio in two windows, or whole for ``WHOLE_SENTENCE`` (like
+        Voice.stream_aligned)."""
+        whole = self.synthesize_aligned(ids, options)
+        if plan is WHOLE_SENTENCE:
+            yield Synthesis(whole.audio, self.sample_rate, whole.phones, 0, True)
+            return
+        audio = whole.audio
         cut = audio.size // 2
         for start, piece in ((0, audio[:cut]), (cut, audio[cut:])):
             end = piece.size * 1000 / self.sample_rate
