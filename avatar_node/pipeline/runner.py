@@ -131,8 +131,6 @@ class ChannelRunner:
                 self._current = utt
             with structlog.contextvars.bound_contextvars(utterance=utt.id, channel=self.name):
                 end = self.speech.speak(utt)
-            if end.type is not EndType.FINISHED:
-                self.speech.clock_floor = 0.0  # a display stops what was cut short at once
             self.queue.done(utt)
             self._handoff.put(end)
 
@@ -161,6 +159,10 @@ class ChannelRunner:
                 self.cache.put(utt.cache_key, utt.recording.freeze())
         elif end.type is EndType.ERROR:
             metrics.errors += 1
+        if end.type is not EndType.FINISHED:
+            # A display stops what was cut short at once, even one whose speech was all made
+            # (its frames were still going out): the next one's clock starts now, not after it.
+            self.speech.clock_floor = 0.0
         utt.recording = None
         release_memory()
         with self._lock:

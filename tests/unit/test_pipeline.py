@@ -27,9 +27,10 @@ class FakeVoice:
     sample_rate = 16000
     speakers = {"a": 0, "b": 1}
 
-    def __init__(self, delay: float = 0.0, fail_on: str | None = None):
+    def __init__(self, delay: float = 0.0, fail_on: str | None = None, ms_per_char: int = 10):
         self.delay = delay
         self.fail_on = fail_on
+        self.ms_per_char = ms_per_char
 
     def resolve_speaker(self, speaker):
         if speaker in (None, 0, 1, "a", "b"):
@@ -44,7 +45,7 @@ class FakeVoice:
     def synthesize_ids(self, ids, speaker=None, noise_scale=None, noise_scale_w=None,
                        length_scale=1.0):
         time.sleep(self.delay)
-        n = int(ids[0] * 160 * length_scale)
+        n = int(ids[0] * 16 * self.ms_per_char * length_scale)
         return (0.3 * np.sin(np.arange(n) / 5)).astype(np.float32)
 
     def synthesize_aligned(self, ids, options):
@@ -71,8 +72,9 @@ class Harness:
     """The real pipeline (queue, runner, stages) with a fake voice and an in-memory sink."""
 
     def __init__(self, voice: FakeVoice, depth: int = 8, avatars=None, cache_mb: float = 0.0,
-                 stream: bool = True):  # fmt: skip
-        settings = Settings(node={"channels": ["c"], "queue_depth": depth, "frame_lead_s": 0,
+                 stream: bool = True, frame_lead_s: float = 0.0):  # fmt: skip
+        settings = Settings(node={"channels": ["c"], "queue_depth": depth,
+                                  "frame_lead_s": frame_lead_s,
                                   "phrase_cache_mb": cache_mb})  # fmt: skip
         voices = VoiceRegistry({"default": VoiceSettings()})
         cfg = VoiceSettings(stream=stream)
@@ -171,7 +173,7 @@ def test_interrupt_keeps_queue_and_replace_clears_it():
         h.say("Long one. " * 8, "long")
         h.say("Queued.", "q1")
         time.sleep(0.1)
-        h.say("Urgent.", "urgent", mode="interrupt")
+        h.say("Hi.", "urgent", mode="interrupt")
         assert h.wait_end("long")["type"] == "cancelled"
         assert h.wait_end("urgent")["type"] == "finished"
         assert h.wait_end("q1")["type"] == "finished"
@@ -274,6 +276,36 @@ def test_frames_follow_the_audio_clock_without_drift(tmp_path):
         # audio of a chunk goes out before its frames
         order = [(leaf, m.get("seq")) for leaf, m in h.messages if leaf in ("audio", "frames")]
         assert order[0] == ("audio", 0)
+    finally:
+        h.pipeline.close()
+
+
+def test_interrupt_after_all_speech_is_made_starts_the_next_clock_at_once(tmp_path):
+    """The current utterance's speech is all made (its end is only waiting for its paced
+    frames) when an interrupt comes: the interrupting one's clock, and so its paced frames,
+    start at once, not when the cut-short audio would have ended."""
+    from avatar_node.models import AvatarRegistry
+    from avatar_node.settings import AvatarSettings, LipsyncSettings
+
+    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
+                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
+    avatars.load_all()
+    h = Harness(FakeVoice(ms_per_char=500), avatars=avatars, frame_lead_s=0.3)
+    try:
+        h.say("Thirty seconds of speech in two short sentences. And this one.", "long")
+        deadline = time.monotonic() + 20
+        while not h.audio("long") or h.audio("long")[-1]["final"] is not True:
+            assert time.monotonic() < deadline, "the long utterance's speech was never all made"
+            time.sleep(0.01)
+        assert sum(c["duration_ms"] for c in h.audio("long")) > 30000
+        assert h.events("long")[-1]["type"] == "sentence"  # not ended: its frames still go out
+        t0 = time.monotonic()
+        h.say("Hi.", "urgent", mode="interrupt")
+        assert h.wait_end("long")["type"] == "cancelled"
+        assert h.wait_end("urgent", timeout=40)["type"] == "finished"
+        # "Hi." is 1.5 s long; paced after the cut-short 30 s it would end after ~30 s.
+        assert time.monotonic() - t0 < 15, "the interrupting utterance waited for the old clock"
+        assert len(h.audio("urgent", "frames")) == 38  # 1.5 s at 25 frames/s
     finally:
         h.pipeline.close()
 
