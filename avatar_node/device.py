@@ -1,12 +1,42 @@
-"""Resolve the ``device`` and ``dtype`` options (``cpu``, ``cuda``, ``cuda:N``, ``auto``)."""
+"""Resolve the ``device`` and ``dtype`` options (``cpu``, ``cuda``, ``cuda:N``, ``auto``).
+
+The fast path shared by the models: bfloat16 only where the CPU has bfloat16 dot-product
+instructions (AVX512-BF16 or AMX-BF16). Without them oneDNN emulates bfloat16 and it is *slower*
+than float32 (measured for the VITS decoder and Wav2Lip, bench/tts.py and bench/lipsync.py).
+"""
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
 
 import torch
 
 from .errors import ConfigError
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bfloat16 dot-product instructions (AVX512-BF16 or AMX-BF16)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool(_BF16_FLAGS & set(line.partition(":")[2].split()))
+    return False
+
+
+def fast_dtype(device: torch.device) -> torch.dtype:
+    """What a model's ``dtype: auto`` fast path runs in on ``device``: bfloat16 on a CPU with
+    native bfloat16, float32 everywhere else (CUDA included: not measured)."""
+    if device.type == "cpu" and cpu_has_native_bf16():
+        return torch.bfloat16
+    return torch.float32
 
 
 def resolve_device(name: str | None = "auto") -> torch.device:

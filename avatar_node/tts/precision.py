@@ -9,30 +9,13 @@ where the CPU reports ``avx512_bf16`` or ``amx_bf16``. CUDA stays float32 (not m
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
-
 import torch
 
-_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+from ..device import cpu_has_native_bf16, fast_dtype
 
-
-@functools.cache
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU has bfloat16 dot-product instructions (AVX512-BF16 or AMX-BF16)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return bool(_BF16_FLAGS & set(line.partition(":")[2].split()))
-    return False
+__all__ = ["auto_decoder_dtype", "cpu_has_native_bf16"]
 
 
 def auto_decoder_dtype(device: torch.device) -> torch.dtype:
-    """The decoder dtype ``auto`` means on ``device``: bfloat16 on a CPU with native bfloat16,
-    float32 everywhere else."""
-    if device.type == "cpu" and cpu_has_native_bf16():
-        return torch.bfloat16
-    return torch.float32
+    """The decoder dtype ``auto`` means on ``device`` (the shared fast path, :func:`fast_dtype`)."""
+    return fast_dtype(device)

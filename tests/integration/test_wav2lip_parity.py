@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from avatar_node.device import cpu_has_native_bf16
 from avatar_node.lipsync import (
     Avatar,
     load_wav2lip,
@@ -143,3 +144,11 @@ def test_bfloat16_engine_is_close_to_float32(model, model_io, w2l_dir: Path) -> 
     bf16 = Wav2LipEngine(model, dtype="bfloat16").render(avatar, wav, 16000, 0, 4)
     a, b = np.concatenate(list(f32)), np.concatenate(list(bf16))
     assert np.abs(a.astype(float) - b.astype(float)).mean() < 2.0
+
+
+def test_auto_dtype_is_the_measured_fast_path(model) -> None:
+    """``dtype: auto`` (the default) is bfloat16 exactly where the CPU has native bfloat16, and
+    the class's own default stays float32 (the parity path above)."""
+    expected = torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+    assert Wav2LipEngine(model, dtype="auto").dtype == expected
+    assert Wav2LipEngine(model).dtype == torch.float32
