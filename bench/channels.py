@@ -1,10 +1,13 @@
-"""How many channels can speak at once in real time: voice + weight-free lip sync + JPEG.
+"""How many channels can speak at once in real time: voice + lip sync + JPEG.
 
     python bench/channels.py [--channels 1 2 4 6 8] [--modes lock2 free1] [--lead-ms 300]
+    python bench/channels.py --engine wav2lip [--checkpoint wav2lip.pth] --channels 1 2 3
 
 Every channel is one thread that speaks the 40-word paragraph of bench/tts_rtf.py: per sentence
 ``Voice.stream_aligned`` pieces (the first sentence in windows, the rest whole), the frames of
-each piece from the ``viseme`` engine (``create_engine("viseme")``, the bundled portrait, 25 fps,
+each piece from the ``viseme`` engine (``create_engine("viseme")``; ``--engine wav2lip``: Wav2Lip at
+``dtype: auto``, one engine shared by every channel as in the node, with ``--checkpoint`` or the
+reference fixture checkpoint rebuilt as bench/lipsync.py does), the bundled portrait, 25 fps,
 on the piece's frame clock as the pipeline does: ``pipeline.clock.frame_span``) and their JPEGs
 from one shared :class:`~avatar_node.media.jpeg.JpegPool` (2 workers). No MQTT. All channels
 share one voice (one model copy). A channel keeps up when
@@ -30,6 +33,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -119,15 +123,27 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs="+", default=[1, 2, 4, 6, 8])
     parser.add_argument("--modes", nargs="+", default=["lock2", "free1"], choices=list(MODES))
     parser.add_argument("--lead-ms", type=float, default=300.0)
+    parser.add_argument("--engine", choices=["viseme", "wav2lip"], default="viseme")
+    parser.add_argument("--checkpoint", help="wav2lip.pth for --engine wav2lip")
     args = parser.parse_args()
 
     voice = load_voice(device="cpu")
-    engine = create_engine("viseme")
+    with tempfile.TemporaryDirectory(prefix="bench-channels-") as tmp:
+        checkpoint = args.checkpoint
+        if args.engine == "wav2lip" and checkpoint is None:
+            from lipsync import fixture_checkpoint
+
+            checkpoint = fixture_checkpoint(tmp)
+            if checkpoint is None:
+                raise SystemExit("--engine wav2lip needs --checkpoint (no shared fixtures here)")
+        engine = create_engine(args.engine, checkpoint=checkpoint, device="cpu")
     avatar = enrol_avatar(fps=FPS)
     engine.warmup(avatar)
     voice.warmup()
+    dtype = getattr(engine, "dtype", None)
+    label = engine.name + ("" if dtype is None else " " + str(dtype).removeprefix("torch."))
     print(f"voice {voice.name} (decoder {str(voice.dtype).removeprefix('torch.')}), engine "
-          f"{engine.name}, avatar {avatar.frames.shape[2]}x{avatar.frames.shape[1]} at {FPS:g} "
+          f"{label}, avatar {avatar.frames.shape[2]}x{avatar.frames.shape[1]} at {FPS:g} "
           f"fps, lead {args.lead_ms:.0f} ms")  # fmt: skip
     print(f"load average {os.getloadavg()[0]:.1f} (cores {os.cpu_count()})")
     print(f"{'mode':<6} {'channels':>8} {'worst lateness ms':>18} {'first frame ms':>14} "
