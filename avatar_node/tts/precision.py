@@ -1,21 +1,94 @@
 """Which dtype the HiFi-GAN decoder runs in when a voice is loaded with ``dtype="auto"``.
 
-Measured on an AVX512-BF16 CPU (bench/tts.py, joe-medium, 1 thread): the decoder in bfloat16
-takes about half the time of float32, with identical durations (text encoder, duration
-predictor and flow stay float32) and 38-40 dB SNR against the float32 audio. Without native
-bfloat16 instructions oneDNN emulates them and bfloat16 is *slower*, so ``auto`` only picks it
-where the CPU reports ``avx512_bf16`` or ``amx_bf16``. CUDA stays float32 (not measured).
+bfloat16 keeps identical durations (text encoder, duration predictor and flow stay float32) and
+38-40 dB SNR against the float32 audio, but whether it is faster depends on the CPU, so ``auto``
+measures it. Measured (bench/tts_rtf.py, joe-medium):
+
+- an AVX512-BF16 CPU without AMX: the bfloat16 decoder took about half the time of float32;
+- an AMX CPU (Sapphire Rapids class, torch 2.13): bfloat16 took 2.5x the time of float32 (capped
+  at AVX512-BF16 with ``ONEDNN_MAX_CPU_ISA`` it merely matched float32);
+- without native bfloat16 instructions oneDNN emulates them and bfloat16 is slower still.
+
+Why the AMX case is slow: every sentence has a new length, so every decode builds new oneDNN
+convolution kernels, and building AMX bfloat16 ones costs ~0.4 s per decoder there. With kernels
+already built for the length, the bfloat16 decoder is ~2x faster than float32 on the same CPU.
+
+So ``auto`` is float32 unless the CPU has native bfloat16 (:func:`cpu_has_native_bf16`) *and*
+decodes of one-second latents of new lengths take at most :data:`REQUIRED_GAIN` of float32's time
+in bfloat16 on this machine, measured at load (0.1-1 s once per voice). CUDA stays float32 (not
+measured).
 """
 
 from __future__ import annotations
 
+import copy
+import time
+
+import structlog
 import torch
+from torch import nn
 
 from ..device import cpu_has_native_bf16, fast_dtype
 
-__all__ = ["auto_decoder_dtype", "cpu_has_native_bf16"]
+log = structlog.get_logger(__name__)
+
+__all__ = ["REQUIRED_GAIN", "auto_decoder_dtype", "cpu_has_native_bf16", "faster_dtype"]
+
+REQUIRED_GAIN = 0.8
+"""bfloat16 is picked when it takes at most this fraction of float32's time."""
+_PROBE_FRAMES = 86  # ~1 s of audio at 22050 Hz, hop 256
+_PROBE_NEW_LENGTHS = 2
 
 
-def auto_decoder_dtype(device: torch.device) -> torch.dtype:
-    """The decoder dtype ``auto`` means on ``device`` (the shared fast path, :func:`fast_dtype`)."""
-    return fast_dtype(device)
+def faster_dtype(seconds_f32: float, seconds_bf16: float) -> torch.dtype:
+    """The decoder dtype for two measured times: bfloat16 only for a clear gain."""
+    if seconds_bf16 <= REQUIRED_GAIN * seconds_f32:
+        return torch.bfloat16
+    return torch.float32
+
+
+def _new_length_time(dec: nn.Module, channels: int, g: torch.Tensor | None) -> float:
+    """Best time of decodes at lengths this decoder has not seen yet (after one warm-up): every
+    sentence is a new length, and a new length means new oneDNN kernels, whose creation is part
+    of what a sentence costs (for AMX bfloat16 it is most of it)."""
+    dtype = next(dec.parameters()).dtype
+    gen = torch.Generator().manual_seed(0)
+    best = float("inf")
+    with torch.inference_mode():
+        for k in range(_PROBE_NEW_LENGTHS + 1):
+            z = torch.randn(1, channels, _PROBE_FRAMES + k, generator=gen).to(dtype)
+            t0 = time.perf_counter()
+            dec(z, g=g)
+            if k:  # the first call also pays for the allocator and lazy set-up
+                best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def measure_decoder(dec: nn.Module, channels: int, gin_channels: int) -> tuple[float, float]:
+    """Seconds a new ~1 s sentence takes in float32 and bfloat16 copies of ``dec``, on the CPU."""
+    times = []
+    for dtype in (torch.float32, torch.bfloat16):
+        probe = copy.deepcopy(dec).to(device="cpu", dtype=dtype)
+        g = torch.zeros(1, gin_channels, 1, dtype=dtype) if gin_channels else None
+        times.append(_new_length_time(probe, channels, g))
+        del probe
+    return times[0], times[1]
+
+
+def auto_decoder_dtype(
+    device: torch.device, dec: nn.Module, channels: int, gin_channels: int = 0
+) -> torch.dtype:
+    """The dtype ``auto`` means for the decoder ``dec`` (latent ``channels``, speaker embedding
+    ``gin_channels``) on ``device``: float32 where the CPU has no native bfloat16 (and on CUDA),
+    else whichever :func:`measure_decoder` finds faster (:func:`faster_dtype`)."""
+    if fast_dtype(device) is torch.float32:
+        return torch.float32
+    t32, t16 = measure_decoder(dec, channels, gin_channels)
+    chosen = faster_dtype(t32, t16)
+    log.info(
+        "decoder dtype measured",
+        float32_ms=round(t32 * 1000, 1),
+        bfloat16_ms=round(t16 * 1000, 1),
+        chosen=str(chosen).removeprefix("torch."),
+    )
+    return chosen

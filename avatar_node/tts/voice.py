@@ -269,13 +269,15 @@ class Voice:
 
     def to(self, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto") -> Voice:
         """Move to a device; ``dtype`` applies to the HiFi-GAN decoder (the rest stays float32
-        so durations and the spline flows keep full precision). ``auto`` is bfloat16 on a CPU
-        with native bfloat16 (:mod:`.precision`), else float32; ``float32`` is exact parity."""
+        so durations and the spline flows keep full precision). ``auto`` is bfloat16 where the
+        CPU has native bfloat16 and a timed decode finds it faster (:mod:`.precision`), else
+        float32; ``float32`` is exact parity."""
         dev = device if isinstance(device, torch.device) else resolve_device(device)
         if isinstance(dtype, torch.dtype):
             dt = dtype
         elif (dtype or "auto").strip().lower() == "auto":
-            dt = auto_decoder_dtype(dev)
+            hp = self.model.hp
+            dt = auto_decoder_dtype(dev, self.model.dec, hp.inter_channels, hp.gin_channels)
         else:
             dt = resolve_dtype(dtype, dev)
         self.model.to(dev)
