@@ -1,8 +1,10 @@
 """Resolve the ``device`` and ``dtype`` options (``cpu``, ``cuda``, ``cuda:N``, ``auto``).
 
-The fast path shared by the models: bfloat16 only where the CPU has bfloat16 dot-product
-instructions (AVX512-BF16 or AMX-BF16). Without them oneDNN emulates bfloat16 and it is *slower*
-than float32 (measured for the VITS decoder and Wav2Lip, bench/tts.py and bench/lipsync.py).
+``dtype: auto`` considers bfloat16 only where the CPU has bfloat16 dot-product instructions
+(AVX512-BF16 or AMX-BF16, :func:`fast_dtype`): without them oneDNN emulates bfloat16 and it is
+*slower* than float32. Wav2Lip then runs in bfloat16 (measured 2.25-2.7x float32 on an AMX CPU,
+bench/lipsync.py); the VITS decoder also times both dtypes at load
+(:mod:`avatar_node.tts.precision`).
 """
 
 from __future__ import annotations
