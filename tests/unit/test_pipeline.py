@@ -114,6 +114,17 @@ class Harness:
             return [m for leaf, m in self.messages if leaf == leaf_name and m["id"] == utt_id]
 
 
+def energy_avatars(tmp_path):
+    """The bundled portrait at 25 frames/s on the energy engine, enrolled into ``tmp_path``."""
+    from avatar_node.models import AvatarRegistry
+    from avatar_node.settings import AvatarSettings, LipsyncSettings
+
+    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
+                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))  # fmt: skip
+    avatars.load_all()
+    return avatars
+
+
 @pytest.fixture
 def harness():
     h = Harness(FakeVoice(delay=0.05))
@@ -173,7 +184,7 @@ def test_interrupt_keeps_queue_and_replace_clears_it():
         h.say("Long one. " * 8, "long")
         h.say("Queued.", "q1")
         time.sleep(0.1)
-        h.say("Hi.", "urgent", mode="interrupt")
+        h.say("Urgent.", "urgent", mode="interrupt")
         assert h.wait_end("long")["type"] == "cancelled"
         assert h.wait_end("urgent")["type"] == "finished"
         assert h.wait_end("q1")["type"] == "finished"
@@ -250,12 +261,7 @@ def test_streaming_source_gives_sentences_as_they_complete():
 
 
 def test_frames_follow_the_audio_clock_without_drift(tmp_path):
-    from avatar_node.models import AvatarRegistry
-    from avatar_node.settings import AvatarSettings, LipsyncSettings
-
-    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
-                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
-    avatars.load_all()
+    avatars = energy_avatars(tmp_path)
     h = Harness(FakeVoice(), avatars=avatars)
     try:
         # Odd sentence lengths so chunk boundaries fall between frames.
@@ -284,12 +290,7 @@ def test_interrupt_after_all_speech_is_made_starts_the_next_clock_at_once(tmp_pa
     """The current utterance's speech is all made (its end is only waiting for its paced
     frames) when an interrupt comes: the interrupting one's clock, and so its paced frames,
     start at once, not when the cut-short audio would have ended."""
-    from avatar_node.models import AvatarRegistry
-    from avatar_node.settings import AvatarSettings, LipsyncSettings
-
-    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
-                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
-    avatars.load_all()
+    avatars = energy_avatars(tmp_path)
     h = Harness(FakeVoice(ms_per_char=500), avatars=avatars, frame_lead_s=0.3)
     try:
         h.say("Thirty seconds of speech in two short sentences. And this one.", "long")
@@ -311,12 +312,7 @@ def test_interrupt_after_all_speech_is_made_starts_the_next_clock_at_once(tmp_pa
 
 
 def test_phrase_cache_replays_byte_identical_media(tmp_path):
-    from avatar_node.models import AvatarRegistry
-    from avatar_node.settings import AvatarSettings, LipsyncSettings
-
-    avatars = AvatarRegistry({"default": AvatarSettings(fps=25)},
-                             LipsyncSettings(engine="energy", cache_dir=str(tmp_path)))
-    avatars.load_all()
+    avatars = energy_avatars(tmp_path)
     voice = FakeVoice(delay=0.05)
     h = Harness(voice, avatars=avatars, cache_mb=8)
     try:
