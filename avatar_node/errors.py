@@ -8,7 +8,7 @@ from __future__ import annotations
 
 
 class AvatarError(Exception):
-    """Base of all errors the node reports; ``code`` is one of CONTRACT.md's error codes."""
+    """Base of all errors the node reports; ``code`` is one of docs/contract.md's error codes."""
 
     code: str = "engine_error"
     retryable: bool = False

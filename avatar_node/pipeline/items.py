@@ -82,6 +82,8 @@ class SayCommand(Request):
 
     text: str = ""
     streaming: bool = False
+    idle_timeout_s: float | None = None
+    """A stream whose text stops for this long ends (None: ``node.stream_idle_timeout_s``)."""
 
 
 @dataclass(frozen=True)

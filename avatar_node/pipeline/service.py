@@ -217,7 +217,7 @@ class Pipeline:
                 streaming=True,
                 max_chars=n.sentence_max_chars,
                 first_max_chars=n.first_chunk_max_chars,
-                idle_timeout_s=n.stream_idle_timeout_s,
+                idle_timeout_s=cmd.idle_timeout_s or n.stream_idle_timeout_s,
             )
         else:
             source = SentenceSource(

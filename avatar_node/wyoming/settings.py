@@ -34,8 +34,9 @@ class WyomingSettings(BaseModel):
     connect_timeout_s: float = Field(5.0, gt=0)
     """Connecting to ``upstream_tts`` gives up after this many seconds."""
     idle_timeout_s: float = Field(30.0, gt=0)
-    """A request whose audio (ours, the upstream's or a ``snd`` client's) stops for this many
-    seconds is ended with a Wyoming ``error``."""
+    """A streamed ``synthesize`` whose text pauses this long ends there (what came is spoken;
+    HA's LLM may pause for a tool call, so longer than ``node.stream_idle_timeout_s``). Audio
+    from the upstream or a ``snd`` client that stops this long ends with a Wyoming ``error``."""
 
     @field_validator("upstream_tts")
     @classmethod

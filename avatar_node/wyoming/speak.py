@@ -94,6 +94,7 @@ class Speech:
             speaker=speaker,
             text=text,
             streaming=self.streaming,
+            idle_timeout_s=self.settings.idle_timeout_s,  # HA's text may pause (LLM, tools)
             mode=Mode(self.settings.mode),
             priority=self.settings.priority,
             meta={"door": "wyoming"},

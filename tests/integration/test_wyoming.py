@@ -169,6 +169,34 @@ def test_streaming_as_home_assistant_drives_it(audio_node, collector):
     assert len(queued) == 1  # the ignored synthesize made no second utterance
 
 
+
+def test_a_pause_in_home_assistants_text_does_not_end_the_answer(audio_node, collector):
+    """HA's LLM may stop for a tool call mid-reply: the Wyoming stream waits for
+    ``wyoming.idle_timeout_s``, not the node's shorter ``stream_idle_timeout_s``."""
+    node = audio_node(wyoming={"idle_timeout_s": 60}, node={"stream_idle_timeout_s": 0.5})
+
+    async def pause() -> None:
+        await asyncio.sleep(2.0)  # four of the node's own idle timeouts
+
+    async def go() -> list[Event]:
+        async with AsyncTcpClient("127.0.0.1", node.wyoming_port) as client:
+            writer = asyncio.create_task(
+                ha_stream_writes(client, PARTS, SynthesizeVoice(name="default"), pause)
+            )
+            events = await read_until(client, "synthesize-stopped", "error")
+            await writer
+            return events
+
+    events = run_async(go())
+    assert [e.type for e in events if e.type in ("error", "synthesize-stopped")] == [
+        "synthesize-stopped"
+    ]
+    assert len(blocks(events)) == 3  # the sentences after the pause are in the same answer
+    utt = wyoming_utterance(collector)
+    spoken = "".join(e["detail"]["text"] for e in utt.events if e["type"] == "sentence")
+    assert "night" in spoken and utt.end is not None and utt.end["type"] == "finished"
+
+
 def test_unknown_voice_is_an_error_and_the_node_serves_on(audio_node, collector):
     node = audio_node(wyoming={})
     events = ha_legacy(node.wyoming_port, "Hello.", SynthesizeVoice(name="nobody"))

@@ -10,6 +10,7 @@ import asyncio
 import re
 import threading
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from avatar_node.errors import UnknownVoice
 from avatar_node.media.wav import encode_wav
 from avatar_node.pipeline.items import AudioOut, EventKind, PipelineEvent, PlayCommand, SayCommand
 from avatar_node.wyoming import Door, WyomingServer, WyomingSettings
+from avatar_node.wyoming.info import voices_of
 from tests.conftest import free_port
 from tests.run_async import run_async
 
@@ -188,6 +190,23 @@ def test_describe_lists_every_voice(door):
     assert info.snd and info.snd[0].snd_format.rate == 22050
 
 
+
+def test_info_gives_attribution_and_a_voice_that_failed_to_load_as_not_installed():
+    class WithFailure:
+        names = ["default", "checkpoint", "broken"]
+        voices = {
+            "default": Loaded(FakeVoice()),  # bundled: no model path
+            "checkpoint": Loaded(FakeVoice("ckpt"), SimpleNamespace(model="G_100.pth")),
+        }
+        failures = {"broken": "voices.broken.model: file not found: x.onnx"}
+
+    default, checkpoint, broken = voices_of(WithFailure())
+    assert default.installed and default.attribution.name == "Piper"
+    assert checkpoint.installed and checkpoint.attribution.name == "VITS"
+    assert not broken.installed and "file not found" in (broken.description or "")
+    assert broken.languages == [] and broken.speakers is None
+
+
 def test_legacy_synthesize_is_one_block(door):
     _, server = door
     text = "Hello there. How are you today? Fine."
@@ -217,6 +236,7 @@ def test_streaming_exactly_as_home_assistant_drives_it(door):
     assert sum(e.type == "audio-stop" for e in events) == 3
     (cmd,) = pipe.commands
     assert cmd.streaming and cmd.voice == "other" and pipe.texts[cmd.id] == "".join(parts)
+    assert cmd.idle_timeout_s == WyomingSettings().idle_timeout_s  # HA's pauses, not the node's
 
 
 def test_unknown_voice_is_a_wyoming_error(door):
