@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -65,6 +66,18 @@ async def ha_stream_writes(client: AsyncTcpClient, parts: list[str], voice, betw
             await between()
     await client.write_event(Synthesize(text="".join(parts), voice=voice).event())
     await client.write_event(SynthesizeStop().event())
+
+
+async def ha_stream(port: int, between: Callable[[], Awaitable[None]]) -> list[Event]:
+    """HA's streamed request for PARTS in the default voice (``between`` runs once a whole
+    sentence is out), read up to ``synthesize-stopped`` or ``error``."""
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        writer = asyncio.create_task(
+            ha_stream_writes(client, PARTS, SynthesizeVoice(name="default"), between)
+        )
+        events = await read_until(client, "synthesize-stopped", "error")
+        await writer
+        return events
 
 
 def pcm_of(events: list[Event]) -> bytes:
@@ -134,26 +147,16 @@ def test_streaming_as_home_assistant_drives_it(audio_node, collector):
     node = audio_node(wyoming={})
     seen_frame_while_streaming: list[bool] = []
 
-    async def go() -> list[Event]:
-        async with AsyncTcpClient("127.0.0.1", node.wyoming_port) as client:
+    async def wait_first_frame() -> None:
+        # HA's LLM is slow: the rest of the text comes once the face already moves
+        for _ in range(1200):
+            ids = [u for u in collector.utterances.values() if u.frames]
+            if ids:
+                seen_frame_while_streaming.append(True)
+                return
+            await asyncio.sleep(0.05)
 
-            async def wait_first_frame() -> None:
-                # HA's LLM is slow: the rest of the text comes once the face already moves
-                for _ in range(1200):
-                    ids = [u for u in collector.utterances.values() if u.frames]
-                    if ids:
-                        seen_frame_while_streaming.append(True)
-                        return
-                    await asyncio.sleep(0.05)
-
-            writer = asyncio.create_task(
-                ha_stream_writes(client, PARTS, SynthesizeVoice(name="default"), wait_first_frame)
-            )
-            events = await read_until(client, "synthesize-stopped", "error")
-            await writer
-            return events
-
-    events = run_async(go())
+    events = run_async(ha_stream(node.wyoming_port, wait_first_frame))
     assert events[-1].type == "synthesize-stopped"
     got = blocks(events)
     assert len(got) == 3  # one block per sentence, the repeated whole text ignored
@@ -169,7 +172,6 @@ def test_streaming_as_home_assistant_drives_it(audio_node, collector):
     assert len(queued) == 1  # the ignored synthesize made no second utterance
 
 
-
 def test_a_pause_in_home_assistants_text_does_not_end_the_answer(audio_node, collector):
     """HA's LLM may stop for a tool call mid-reply: the Wyoming stream waits for
     ``wyoming.idle_timeout_s``, not the node's shorter ``stream_idle_timeout_s``."""
@@ -178,16 +180,7 @@ def test_a_pause_in_home_assistants_text_does_not_end_the_answer(audio_node, col
     async def pause() -> None:
         await asyncio.sleep(2.0)  # four of the node's own idle timeouts
 
-    async def go() -> list[Event]:
-        async with AsyncTcpClient("127.0.0.1", node.wyoming_port) as client:
-            writer = asyncio.create_task(
-                ha_stream_writes(client, PARTS, SynthesizeVoice(name="default"), pause)
-            )
-            events = await read_until(client, "synthesize-stopped", "error")
-            await writer
-            return events
-
-    events = run_async(go())
+    events = run_async(ha_stream(node.wyoming_port, pause))
     assert [e.type for e in events if e.type in ("error", "synthesize-stopped")] == [
         "synthesize-stopped"
     ]
