@@ -4,7 +4,8 @@ Every new sentence length gives oneDNN (torch's CPU kernels) new convolution sha
 primitive per shape (up to 1024 by default) and glibc keeps the freed activation buffers in its
 heap. Measured on the bundled voice over 36 sentences of new lengths: RSS grew ~16 MB per new
 length (605 -> 983 MB); with the cache capped at 256 and the heap trimmed after each sentence,
-~1.5 MB (422 -> 457 MB), at the same speed.
+~1.5 MB (422 -> 457 MB), at the same speed. The decoder now runs on fixed lengths only, so its
+kernels are a bounded set that must stay cached (:data:`PRIMITIVE_CACHE_CAPACITY`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import ctypes
 import ctypes.util
 import os
 
-#: Enough for Wav2Lip's and VITS's layers at a few batch shapes; must be set before oneDNN's
-#: first primitive (this module is imported by the package before torch runs anything).
-PRIMITIVE_CACHE_CAPACITY = "256"
+#: Enough for the VITS decoder's fixed lengths in two dtypes (8 x ~77 primitives each,
+#: :mod:`avatar_node.tts.vits.shapes`), Wav2Lip's layers at a few batch shapes, and the text
+#: encoder and flow of a few recent sentences; with 256 the decoder's own kernels were evicted
+#: and rebuilt every sentence (RTF 3x). Measured over 80 sentences of new lengths after warm-up:
+#: RSS +48 MB at 2048, +21 MB at 1024. Must be set before oneDNN's first primitive (this module
+#: is imported by the package before torch runs anything).
+PRIMITIVE_CACHE_CAPACITY = "2048"
 
 
 def limit_kernel_cache() -> None:

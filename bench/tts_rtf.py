@@ -92,6 +92,8 @@ def onnx_voice(model: Path, threads: int):  # type: ignore[no-untyped-def]
 def rtf_table(model: Path, threads_list: list[int], runs: int) -> dict[int, dict[str, float]]:
     default = load_voice(model, device="cpu")
     exact = load_voice(model, device="cpu", dtype="float32")
+    for voice in (default, exact):
+        voice.warmup()  # as the node does at start: the decoder's kernels, built once
     rate = default.sample_rate
 
     def whole(voice) -> float:  # type: ignore[no-untyped-def]

@@ -173,9 +173,7 @@ class Wav2LipEngine:
     ) -> Wav2LipEngine:
         dev = resolve_device(device)
         model = load_wav2lip(checkpoint, device="cpu")
-        return cls(
-            model, device=dev, dtype=_dtype(dtype, dev), batch_size=batch_size, **kwargs
-        )
+        return cls(model, device=dev, dtype=_dtype(dtype, dev), batch_size=batch_size, **kwargs)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.dtype is torch.float32:

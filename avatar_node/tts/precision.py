@@ -9,13 +9,14 @@ measures it. Measured (bench/tts_rtf.py, joe-medium):
   at AVX512-BF16 with ``ONEDNN_MAX_CPU_ISA`` it merely matched float32);
 - without native bfloat16 instructions oneDNN emulates them and bfloat16 is slower still.
 
-Why the AMX case is slow: every sentence has a new length, so every decode builds new oneDNN
-convolution kernels, and building AMX bfloat16 ones costs ~0.4 s per decoder there. With kernels
-already built for the length, the bfloat16 decoder is ~2x faster than float32 on the same CPU.
+Why the AMX case was slow: every sentence has a new length, so every decode built new oneDNN
+convolution kernels, and building AMX bfloat16 ones costs ~1.5 ms per latent frame there. The
+decoder now runs on a few fixed lengths only (:mod:`.vits.shapes`), whose kernels are built once,
+and on those the bfloat16 decoder takes 0.4-0.6x the time of float32 on the same AMX CPU.
 
-So ``auto`` is float32 unless the CPU has native bfloat16 (:func:`cpu_has_native_bf16`) *and*
-decodes of one-second latents of new lengths take at most :data:`REQUIRED_GAIN` of float32's time
-in bfloat16 on this machine, measured at load (0.1-1 s once per voice). CUDA stays float32 (not
+So ``auto`` is float32 unless the CPU has native bfloat16 (:func:`cpu_has_native_bf16`) *and* a
+decode at one of those fixed lengths takes at most :data:`REQUIRED_GAIN` of float32's time in
+bfloat16 on this machine, measured at load (about 0.3 s once per voice). CUDA stays float32 (not
 measured).
 """
 
@@ -36,8 +37,8 @@ __all__ = ["REQUIRED_GAIN", "auto_decoder_dtype", "cpu_has_native_bf16", "faster
 
 REQUIRED_GAIN = 0.8
 """bfloat16 is picked when it takes at most this fraction of float32's time."""
-_PROBE_FRAMES = 86  # ~1 s of audio at 22050 Hz, hop 256
-_PROBE_NEW_LENGTHS = 2
+_PROBE_FRAMES = 128  # one of DECODER_SIZES, ~1.5 s of audio at 22050 Hz, hop 256
+_PROBE_RUNS = 2
 
 
 def faster_dtype(seconds_f32: float, seconds_bf16: float) -> torch.dtype:
@@ -47,30 +48,29 @@ def faster_dtype(seconds_f32: float, seconds_bf16: float) -> torch.dtype:
     return torch.float32
 
 
-def _new_length_time(dec: nn.Module, channels: int, g: torch.Tensor | None) -> float:
-    """Best time of decodes at lengths this decoder has not seen yet (after one warm-up): every
-    sentence is a new length, and a new length means new oneDNN kernels, whose creation is part
-    of what a sentence costs (for AMX bfloat16 it is most of it)."""
+def _warm_time(dec: nn.Module, channels: int, g: torch.Tensor | None) -> float:
+    """Best time of decodes at a fixed length after one that builds its kernels (a decoder runs
+    on fixed lengths only, so that build happens once per voice, not per sentence)."""
     dtype = next(dec.parameters()).dtype
-    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(1, channels, _PROBE_FRAMES, generator=torch.Generator().manual_seed(0))
+    z = z.to(dtype)
     best = float("inf")
     with torch.inference_mode():
-        for k in range(_PROBE_NEW_LENGTHS + 1):
-            z = torch.randn(1, channels, _PROBE_FRAMES + k, generator=gen).to(dtype)
+        for k in range(_PROBE_RUNS + 1):
             t0 = time.perf_counter()
             dec(z, g=g)
-            if k:  # the first call also pays for the allocator and lazy set-up
+            if k:  # the first call builds the kernels and pays for lazy set-up
                 best = min(best, time.perf_counter() - t0)
     return best
 
 
 def measure_decoder(dec: nn.Module, channels: int, gin_channels: int) -> tuple[float, float]:
-    """Seconds a new ~1 s sentence takes in float32 and bfloat16 copies of ``dec``, on the CPU."""
+    """Seconds a ~1.5 s latent takes in float32 and bfloat16 copies of ``dec``, on the CPU."""
     times = []
     for dtype in (torch.float32, torch.bfloat16):
         probe = copy.deepcopy(dec).to(device="cpu", dtype=dtype)
         g = torch.zeros(1, gin_channels, 1, dtype=dtype) if gin_channels else None
-        times.append(_new_length_time(probe, channels, g))
+        times.append(_warm_time(probe, channels, g))
         del probe
     return times[0], times[1]
 

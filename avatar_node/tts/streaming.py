@@ -20,52 +20,46 @@ frames of decoder context per seam: about 15 % more CPU for a 3-piece sentence.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
+from ..device import at_most_threads
 from .vits.hparams import VitsHParams
 from .vits.model import VitsSynthesizer
+from .vits.shapes import receptive_field
+
+__all__ = [
+    "WHOLE_SENTENCE",
+    "StreamPlan",
+    "decode_windows",
+    "flow_receptive_field",
+    "plan_windows",
+    "receptive_field",
+]
 
 
 @dataclass(frozen=True)
 class StreamPlan:
     """Window sizes in decoder frames (one frame = ``hop_length`` samples)."""
 
-    first_frames: int = 16
-    """First window (16 frames ≈ 186 ms at 22050 Hz / hop 256): the first piece of a sentence
-    costs the prior, the flow over 60 frames and the decoder over 28 (joe-medium)."""
-    growth: float = 4.0
-    """Each later window is at most this many times the one before: 16, 64, 256 frames, so a
-    typical sentence (250-400 frames) is three pieces. Every seam costs 2 × 12 frames of
-    decoder context (measured: growth 3 → +20 % CPU over the whole-sentence decode, 4 → +16 %);
-    the second window (64 frames + the flow of the rest) is ready well within the 186 ms the
-    first one plays, also on one thread."""
-    max_frames: int = 512
-    """Largest window."""
+    first_frames: int = 20
+    """First window (20 frames ≈ 232 ms at 22050 Hz / hop 256): the first piece of a sentence
+    costs the prior, the flow over 64 frames and the decoder over 32, one of the decoder's
+    fixed lengths (:data:`.vits.shapes.DECODER_SIZES`; joe-medium's context is 12 frames)."""
+    growth: float = 5.2
+    """Each later window is at most this many times the one before: 20, 104, 232 frames, whose
+    decodes (with 2 × 12 frames of context) are 32, 128 and 256 frames long, so a typical
+    sentence (250-400 frames) is three pieces. The second window (104 frames + the flow of the
+    rest) is ready well within the 232 ms the first one plays, also on one thread."""
+    max_frames: int = 232
+    """Largest window (a 256-frame decode with its context)."""
 
 
 WHOLE_SENTENCE = StreamPlan(first_frames=1 << 30, growth=1.0, max_frames=1 << 30)
 """One piece per model call: the whole-sentence decode, no seams. For the sentences after an
 utterance's first, which are ready long before the one before them has finished playing."""
-
-
-def receptive_field(hp: VitsHParams) -> int:
-    """Latent frames on each side that can reach an output sample of the decoder (upper bound)."""
-    reach = 3.0  # conv_post, kernel 7
-    stages = list(zip(hp.upsample_rates, hp.upsample_kernel_sizes, strict=True))
-    for rate, kernel in reversed(stages):
-        per_kernel = []
-        for k, dilations in zip(hp.resblock_kernel_sizes, hp.resblock_dilation_sizes, strict=True):
-            span = sum((k - 1) * d // 2 for d in dilations)
-            if hp.resblock == "1":
-                span += len(dilations) * ((k - 1) // 2)
-            per_kernel.append(span)
-        reach += max(per_kernel)
-        reach = math.ceil((reach + kernel) / rate)  # transposed convolution, stride = rate
-    return int(reach + 3)  # conv_pre, kernel 7
 
 
 def plan_windows(frames: int, plan: StreamPlan) -> list[tuple[int, int]]:
@@ -93,9 +87,11 @@ def flow_receptive_field(hp: VitsHParams) -> int:
 
 
 def _flow(model: VitsSynthesizer, z_p: torch.Tensor, lo: int, hi: int, g: torch.Tensor | None):  # type: ignore[no-untyped-def]
-    """The reverse flow over ``z_p [lo, hi)`` of a batch-1 sentence (mask all ones there)."""
+    """The reverse flow over ``z_p [lo, hi)`` of a batch-1 sentence (mask all ones there), on
+    one torch thread like the rest of :meth:`VitsSynthesizer.latent`."""
     part = z_p[:, :, lo:hi]
-    return model.flow.reverse(part, part.new_ones(1, 1, hi - lo), g=g)
+    with at_most_threads(1):
+        return model.flow.reverse(part, part.new_ones(1, 1, hi - lo), g=g)
 
 
 def decode_windows(

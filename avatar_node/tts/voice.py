@@ -22,6 +22,7 @@ from .streaming import StreamPlan, decode_windows
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
 from .vits.model import VitsOutputs, VitsSynthesizer
+from .vits.shapes import warm as warm_decoder
 
 log = structlog.get_logger(__name__)
 
@@ -258,8 +259,11 @@ class Voice:
 
     def warmup(self, text: str = "Hello.") -> None:
         """Run one short synthesis so the first real sentence does not pay for lazy set-up
-        (espeak-ng / cleaner packages, oneDNN kernels, allocator). Front-end failures such as a
-        missing optional package are left for the real call to report."""
+        (espeak-ng / cleaner packages, oneDNN kernels, allocator): the decoder's kernels for
+        every length it runs on (:mod:`.vits.shapes`) are built here. Front-end failures such
+        as a missing optional package are left for the real call to report."""
+        if self.model.decoder_sizes:
+            warm_decoder(self.model.dec, self.model.hp, self.model.decoder_sizes)
         try:
             sequences = self.text_to_ids(text)
         except Exception:  # noqa: BLE001 - reported by the first real call instead

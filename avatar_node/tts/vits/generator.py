@@ -3,6 +3,11 @@
 Residual blocks of type "1" (two convolutions per dilation) and "2" (one per dilation). All
 weight-normalised layers are plain convolutions with the norm folded at load time. Activations
 that are not needed afterwards are updated in place to save allocations.
+
+A latent zero-padded on the right decodes exactly like the unpadded one when the forward pass is
+told the ``valid`` length: every convolution's output is zeroed beyond the valid part (scaled by
+each upsampling), so every next convolution sees the zeros the unpadded signal's own padding
+would give it. That lets a caller run only a few input lengths (:mod:`.shapes`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,13 @@ import torch.nn.functional as F
 from torch import nn
 
 LRELU_SLOPE = 0.1
+
+
+def _zero_tail(x: torch.Tensor, valid: int | None) -> torch.Tensor:
+    """``x`` with samples from ``valid`` on set to zero, in place (no-op for ``None``)."""
+    if valid is not None and valid < x.shape[-1]:
+        x[..., valid:] = 0
+    return x
 
 
 class Conv1dNHWC(nn.Conv1d):
@@ -117,10 +129,10 @@ class ResBlock1(nn.Module):
             for _ in dilations
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
         for conv1, conv2 in zip(self.convs1, self.convs2, strict=True):
-            y = conv1(F.leaky_relu(x, LRELU_SLOPE))
-            y = conv2(F.leaky_relu_(y, LRELU_SLOPE))
+            y = _zero_tail(conv1(F.leaky_relu(x, LRELU_SLOPE)), valid)
+            y = _zero_tail(conv2(F.leaky_relu_(y, LRELU_SLOPE)), valid)
             x = y.add_(x)
         return x
 
@@ -137,9 +149,9 @@ class ResBlock2(nn.Module):
             for d in dilations
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, valid: int | None = None) -> torch.Tensor:
         for conv in self.convs:
-            x = conv(F.leaky_relu(x, LRELU_SLOPE)).add_(x)
+            x = _zero_tail(conv(F.leaky_relu(x, LRELU_SLOPE)), valid).add_(x)
         return x
 
 
@@ -178,17 +190,24 @@ class HifiGanGenerator(nn.Module):
         self.conv_post = Conv1dNHWC(channels, 1, 7, padding=3, bias=False)
         self.cond = Conv1dNHWC(gin_channels, upsample_initial_channel, 1) if gin_channels else None
 
-    def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """``x [B, C, T]`` (and ``g [B, gin, 1]``) → audio ``[B, 1, T·hop]``."""
+    def forward(
+        self, x: torch.Tensor, g: torch.Tensor | None = None, valid: int | None = None
+    ) -> torch.Tensor:
+        """``x [B, C, T]`` (and ``g [B, gin, 1]``) → audio ``[B, 1, T·hop]``. With ``valid``, the
+        frames of ``x`` from ``valid`` on are zero padding and the audio is that of
+        ``x[..., :valid]`` (followed by ``(T − valid)·hop`` samples to discard)."""
         x = self.conv_pre(x.unsqueeze(2).contiguous(memory_format=torch.channels_last))
         if g is not None and self.cond is not None:
             x = x + self.cond(g.unsqueeze(2))
+        x = _zero_tail(x, valid)
         for i, up in enumerate(self.ups):
-            x = up(F.leaky_relu(x, LRELU_SLOPE))
+            if valid is not None:
+                valid *= cast(ConvTranspose1dNHWC, up).stride[0]
+            x = _zero_tail(up(F.leaky_relu(x, LRELU_SLOPE)), valid)
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
-            total = blocks[0](x)
+            total = blocks[0](x, valid)
             for block in blocks[1:]:
-                total = total.add_(block(x))
+                total = total.add_(block(x, valid))
             x = total.div_(self.num_kernels)
         x = self.conv_post(F.leaky_relu_(x))
         return torch.tanh_(x).squeeze(2)

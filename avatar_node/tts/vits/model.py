@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ...device import at_most_threads
 from .duration import DurationPredictor, StochasticDurationPredictor
 from .flow import ResidualCouplingFlow
 from .generator import HifiGanGenerator
 from .hparams import VitsHParams
+from .shapes import DECODER_SIZES, decode_fixed
 from .text_encoder import TextEncoder, sequence_mask
 
 
@@ -102,6 +104,7 @@ class VitsSynthesizer(nn.Module):
             hp.gin_channels,
         )
         self.emb_g = nn.Embedding(hp.n_speakers, hp.gin_channels) if hp.n_speakers > 0 else None
+        self.decoder_sizes: tuple[int, ...] | None = DECODER_SIZES
 
     @property
     def decoder_dtype(self) -> torch.dtype:
@@ -140,10 +143,14 @@ class VitsSynthesizer(nn.Module):
         return out
 
     def decode(self, z: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """HiFi-GAN in the decoder dtype: masked latent ``[B, C, T]`` → float32 audio."""
+        """HiFi-GAN in the decoder dtype: masked latent ``[B, C, T]`` → float32 audio. A batch
+        of one runs on the lengths in ``decoder_sizes`` only (:mod:`.shapes`; ``None``: any)."""
         dec_dtype = self.decoder_dtype
         dec_g = None if g is None else g.to(dec_dtype)
-        return self.dec(z.to(dec_dtype), g=dec_g).float()
+        z = z.to(dec_dtype)
+        if self.decoder_sizes and z.shape[0] == 1:
+            return decode_fixed(self.dec, z, dec_g, self.hp, self.decoder_sizes).float()
+        return self.dec(z, g=dec_g).float()
 
     def latent(
         self,
@@ -161,7 +168,27 @@ class VitsSynthesizer(nn.Module):
         """Everything before the decoder: durations, expanded prior, inverse flow. The result's
         ``audio`` is empty; ``z_masked`` and ``g`` are what :meth:`decode` takes. With
         ``run_flow`` false the flow is left to the caller: ``z_p`` and ``y_mask`` are set,
-        ``z_masked`` is None (streaming runs the flow window by window)."""
+        ``z_masked`` is None (streaming runs the flow window by window). Runs on one torch
+        thread (:func:`~avatar_node.device.at_most_threads`): faster for these small layers."""
+        with at_most_threads(1):
+            return self._latent(
+                ids, lengths, sid, noise_scale, noise_scale_w, length_scale, eps_dp, eps_z,
+                intermediates, run_flow,
+            )  # fmt: skip
+
+    def _latent(
+        self,
+        ids: torch.Tensor,
+        lengths: torch.Tensor,
+        sid: torch.Tensor | None,
+        noise_scale: float,
+        noise_scale_w: float,
+        length_scale: float,
+        eps_dp: torch.Tensor | None,
+        eps_z: torch.Tensor | None,
+        intermediates: bool,
+        run_flow: bool,
+    ) -> VitsOutputs:
         device = ids.device
         hidden, m_p, logs_p, x_mask = self.enc_p(ids, lengths)
         g = None

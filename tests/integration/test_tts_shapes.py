@@ -1,0 +1,88 @@
+"""The decoder runs on its fixed lengths only, and that changes nothing but the speed: padded and
+tiled decodes equal the plain decode, on the bundled voice's real weights."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from avatar_node.device import at_most_threads
+from avatar_node.tts import Voice, load_voice
+from avatar_node.tts.vits.shapes import DECODER_SIZES, decode_fixed, receptive_field, tiles
+from tests.integration.test_voice_alignment import snr_db
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def exact() -> Voice:
+    return load_voice(device="cpu", dtype="float32")
+
+
+@pytest.mark.parametrize("frames", [1, 20, 33, 100, 256, 257, 300, 731])
+def test_fixed_length_decode_equals_the_plain_decode(exact: Voice, frames: int) -> None:
+    model = exact.model
+    z = torch.randn(
+        1, model.hp.inter_channels, frames, generator=torch.Generator().manual_seed(frames)
+    )
+    with torch.inference_mode():
+        plain = model.dec(z)
+        fixed = decode_fixed(model.dec, z, None, model.hp)
+    assert fixed.shape == plain.shape == (1, 1, frames * exact.hop_length)
+    assert snr_db(plain.double().numpy(), fixed.double().numpy()) >= 80.0
+
+
+def test_the_decoder_only_sees_its_fixed_lengths(exact: Voice) -> None:
+    seen: list[int] = []
+    hook = exact.model.dec.register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0].shape[-1])
+    )
+    try:
+        for text in ("Yes.", "The old lighthouse keeper climbed the narrow stairs every evening "
+                     "at dusk, polished the great lens and checked the oil twice."):  # fmt: skip
+            for ids in exact.text_to_ids(text):
+                exact.synthesize_ids(ids)
+                list(exact.stream_aligned(ids))
+    finally:
+        hook.remove()
+    assert seen and set(seen) <= set(DECODER_SIZES), sorted(set(seen))
+    assert max(seen) == max(DECODER_SIZES)  # the long sentence was tiled
+
+
+def test_tiles_cover_the_latent_with_a_full_context() -> None:
+    ctx = 12
+    for frames in (300, 488, 489, 1000):
+        spans = tiles(frames, 256, ctx)
+        assert [a for a, *_ in spans] == [0] + [b for _, b, *_ in spans[:-1]]
+        assert spans[-1][1] == frames
+        for a, b, lo, hi in spans:
+            assert hi - lo <= 256 and a < b
+            assert lo == 0 or a - lo >= ctx
+            assert hi == frames or hi - b >= ctx
+    with pytest.raises(ValueError, match="context"):
+        tiles(100, 24, ctx)
+
+
+def test_receptive_field_of_the_bundled_voice(exact: Voice) -> None:
+    assert receptive_field(exact.model.hp) == 12
+
+
+def test_warmup_builds_every_length_and_at_most_threads_restores() -> None:
+    voice = load_voice(device="cpu", dtype="float32")
+    seen: list[int] = []
+    hook = voice.model.dec.register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0].shape[-1])
+    )
+    try:
+        voice.warmup()
+    finally:
+        hook.remove()
+    assert set(DECODER_SIZES) <= set(seen)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with at_most_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
