@@ -5,9 +5,11 @@
 For a 40-word English paragraph, in one process, with 2 and 1 threads: the median over
 ``--runs`` of (synthesis time / audio duration) for
 
-- **torch default**: ``load_voice(model)`` as a user gets it (``dtype: auto``: the HiFi-GAN
-  decoder in bfloat16 on a CPU with AVX512-BF16/AMX, float32 elsewhere), whole sentences;
-- **torch stream**: the same voice through ``Voice.stream_aligned`` as a TTS stage uses it: the
+- **torch default**: ``load_voice(model)`` as a user gets it, warmed up as the node does
+  (``dtype: auto``: the HiFi-GAN decoder in bfloat16 where the CPU has native bfloat16 and it
+  measures faster, float32 elsewhere), ``Voice.synthesize``: whole sentences, each sentence's
+  latent computed on the voice's worker thread while the one before is decoded (2+ threads);
+- **torch stream**: the same voice through ``Voice.stream_calls`` as a TTS stage uses it: the
   utterance's first sentence in windows (first audio inside the first sentence), the later
   sentences in one piece each (``WHOLE_SENTENCE``: ready long before the one before has played);
 - **stream all**: every sentence in windows (the cost of the seams);
@@ -33,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from avatar_node.tts import default_voice_path, load_voice  # before torch: OpenMP settings
-from avatar_node.tts.streaming import WHOLE_SENTENCE, StreamPlan
+from avatar_node.tts.streaming import StreamPlan
 
 # isort: split
 
@@ -100,10 +102,16 @@ def rtf_table(model: Path, threads_list: list[int], runs: int) -> dict[int, dict
         return sum(a.size for a in voice.synthesize(PARAGRAPH)) / rate
 
     def stream(every: bool) -> float:
-        options, samples = default.options(), 0
-        for k, ids in enumerate(default.text_to_ids(PARAGRAPH)):
-            plan = StreamPlan() if every or k == 0 else WHOLE_SENTENCE
-            pieces = default.stream_aligned(ids, options, plan)
+        options, calls = default.options(), default.text_to_ids(PARAGRAPH)
+        if not every:  # as the node's TTS stage: the next latent starts during this decode
+            pieces = default.stream_calls(calls, options, StreamPlan())
+            return sum(piece.audio.size for piece in pieces) / rate
+        samples, ahead = 0, default.prepare(calls[0], options, StreamPlan())
+        for k, ids in enumerate(calls):
+            prepared = ahead
+            if k + 1 < len(calls):
+                ahead = default.prepare(calls[k + 1], options, StreamPlan())
+            pieces = default.stream_aligned(ids, options, StreamPlan(), prepared)
             samples += sum(piece.audio.size for piece in pieces)
         return samples / rate
 

@@ -88,6 +88,11 @@ class SentenceSource:
                     continue
                 self._cond.wait(min(0.1, self.idle_timeout_s - idle))
 
+    def poll(self) -> str | None:
+        """The next sentence if one is already there, without waiting (None otherwise)."""
+        with self._cond:
+            return self._pending.pop(0) if self._pending else None
+
     def exhausted(self) -> bool:
         """True when no further sentence can come (known now, without waiting)."""
         with self._cond:

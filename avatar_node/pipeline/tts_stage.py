@@ -1,13 +1,16 @@
 """The sound stage of a channel: text → VITS → audio chunks, or a door's own audio (``play``).
 
 Each chunk goes out at once (to the sinks, as WAV bytes) and, as an :class:`AudioSegment` with the
-same float array, to the video stage. Sentence k+1 is synthesized while sentence k is lip-synced.
+same float array, to the video stage. Sentence k+1 is synthesized while sentence k is lip-synced,
+and its latent while sentence k is vocoded, if its text is there by then.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,6 +19,7 @@ from ..log import get_logger
 from ..media.alignment import Phone, shift
 from ..media.wav import encode_wav
 from ..models import LoadedVoice, VoiceRegistry
+from ..tts.lookahead import PreparedCall
 from ..tts.streaming import WHOLE_SENTENCE, StreamPlan
 from ..tts.synthesis import Synthesis, SynthesisOptions
 from .cache import CachedChunk, PhraseCache, Recording, cache_key
@@ -34,6 +38,17 @@ from .sink import Outlets
 from .status import ChannelStatus
 
 log = get_logger(__name__)
+
+
+@dataclass
+class _Sentence:
+    """A sentence's text, model calls and their latents (started), or why they failed."""
+
+    text: str
+    calls: list[list[int]]
+    prepared: list[Future[PreparedCall]]
+    plan: StreamPlan
+    error: Exception | None = None
 
 
 class SpeechStage:
@@ -128,17 +143,18 @@ class SpeechStage:
         )
         rate = int(voice.sample_rate)
         seq, position, compute, final = 0, 0, 0.0, False
-        while (sentence := utt.source.next(utt.cancel)) is not None:
-            # The first sentence goes out window by window (first sound soon); the later ones
-            # are ready long before the one before them has played, and go out whole.
-            plan = StreamPlan() if cfg.stream and seq == 0 else WHOLE_SENTENCE
+        ahead: _Sentence | None = None
+        while current := ahead or self._sentence(loaded, utt, language, options, seq):
+            # The next sentence's latent starts now if its text is already there (.lookahead).
+            ahead = self._sentence(loaded, utt, language, options, seq + 1, wait=False)
+            if current.error is not None:
+                raise current.error
+            sentence, calls = current.text, current.calls
             t0 = time.perf_counter()
-            with loaded.lock:  # front-ends (espeak-ng) are not thread-safe either
-                calls = voice.text_to_ids(sentence, language=language)
             pieces = (
                 (piece, n == len(calls) - 1 and piece.final)
-                for n, ids in enumerate(calls)
-                for piece in self._pieces(loaded, ids, options, plan, utt)
+                for n, (ids, future) in enumerate(zip(calls, current.prepared, strict=True))
+                for piece in self._pieces(loaded, ids, options, current.plan, utt, future)
             )
             first = True
             for piece, last in pieces:
@@ -148,7 +164,7 @@ class SpeechStage:
                 audio = piece.audio
                 if utt.gain != 1.0:
                     audio = audio * np.float32(utt.gain)
-                final = last and utt.source.exhausted()
+                final = last and ahead is None and utt.source.exhausted()
                 text = sentence if first else ""
                 self._send(utt, seq, text, audio, rate, position, final, tuple(piece.phones), last)
                 position += audio.size
@@ -161,17 +177,43 @@ class SpeechStage:
         return self._close(utt, seq, rate, position, final)
 
     @staticmethod
+    def _sentence(
+        loaded: LoadedVoice,
+        utt: Utterance,
+        language: str | None,
+        options: SynthesisOptions,
+        seq: int,
+        wait: bool = True,
+    ) -> _Sentence | None:
+        """The next sentence (waiting for it, or only if it is there), its model calls, and
+        their latents started (:meth:`Voice.prepare`). The first sentence goes out window by
+        window (first sound soon); the later ones are ready long before the one before them
+        has played, and go out whole."""
+        sentence = utt.source.next(utt.cancel) if wait else utt.source.poll()
+        if sentence is None:
+            return None
+        plan = StreamPlan() if loaded.settings.stream and seq == 0 else WHOLE_SENTENCE
+        try:
+            with loaded.lock:  # front-ends (espeak-ng) are not thread-safe either
+                calls = loaded.voice.text_to_ids(sentence, language=language)
+        except Exception as exc:  # noqa: BLE001 - raised at this sentence's turn, not before
+            return _Sentence(sentence, [], [], plan, exc)
+        prepared = [loaded.voice.prepare(ids, options, plan) for ids in calls]
+        return _Sentence(sentence, calls, prepared, plan)
+
+    @staticmethod
     def _pieces(
         loaded: LoadedVoice,
         ids: Sequence[int],
         options: SynthesisOptions,
         plan: StreamPlan,
         utt: Utterance,
+        prepared: Future[PreparedCall] | None = None,
     ) -> Iterator[Synthesis]:
         """One model call's pieces, each decoded under the voice's lock (so channels sharing
         the voice take turns window by window, and no lock is held while a piece goes out).
         ``WHOLE_SENTENCE`` gives one piece, the whole decode."""
-        windows = loaded.voice.stream_aligned(ids, options, plan)
+        windows = loaded.voice.stream_aligned(ids, options, plan, prepared)
         while not utt.cancel.is_set():
             with loaded.lock:
                 piece = next(windows, None)

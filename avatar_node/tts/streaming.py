@@ -37,6 +37,7 @@ __all__ = [
     "flow_receptive_field",
     "plan_windows",
     "receptive_field",
+    "whole_flow",
 ]
 
 
@@ -86,6 +87,11 @@ def flow_receptive_field(hp: VitsHParams) -> int:
     return hp.flow_count * per_coupling
 
 
+def whole_flow(model: VitsSynthesizer, z_p: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+    """The reverse flow over all of a batch-1 sentence's ``z_p``."""
+    return _flow(model, z_p, 0, z_p.shape[-1], g)
+
+
 def _flow(model: VitsSynthesizer, z_p: torch.Tensor, lo: int, hi: int, g: torch.Tensor | None):  # type: ignore[no-untyped-def]
     """The reverse flow over ``z_p [lo, hi)`` of a batch-1 sentence (mask all ones there), on
     one torch thread like the rest of :meth:`VitsSynthesizer.latent`."""
@@ -102,18 +108,19 @@ def decode_windows(
     plan: StreamPlan,
     context: int | None = None,
     flow_context: int | None = None,
+    z: torch.Tensor | None = None,
 ) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Yield ``(a, b, audio)`` per window: float32 ``[(b − a)·hop]`` samples of frames
-    ``[a, b)``, from the flow's input ``z_p [1, C, frames]`` of one sentence (batch 1)."""
+    ``[a, b)``, from the flow's input ``z_p [1, C, frames]`` of one sentence (batch 1), or from
+    the flow's output ``z`` over the whole sentence where the caller has run it already."""
     hop = model.hp.hop_length
     ctx = receptive_field(model.hp) if context is None else context
     fctx = flow_receptive_field(model.hp) if flow_context is None else flow_context
     windows = plan_windows(frames, plan)
-    z: torch.Tensor | None = None
     z_lo = 0
     for k, (a, b) in enumerate(windows):
         lo, hi = max(0, a - ctx), min(frames, b + ctx)
-        if k == 0 and len(windows) > 1:
+        if k == 0 and len(windows) > 1 and z is None:
             head = _flow(model, z_p, 0, min(frames, hi + fctx), g)  # exact on [0, hi)
             part = head[:, :, lo:hi]
         else:

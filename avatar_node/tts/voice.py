@@ -8,6 +8,7 @@ bundled Piper voice ``en_US-joe-medium``). A :class:`Voice` is synchronous and t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 
 import numpy as np
 import structlog
@@ -17,8 +18,9 @@ from avatar_node.device import resolve_device, resolve_dtype
 from avatar_node.errors import BadRequest, UnknownSpeaker
 
 from .alignment import SymbolTable, frame_phones, to_phones
+from .lookahead import LatentWorker, PreparedCall
 from .precision import auto_decoder_dtype
-from .streaming import StreamPlan, decode_windows
+from .streaming import WHOLE_SENTENCE, StreamPlan, decode_windows, plan_windows, whole_flow
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
 from .vits.model import VitsOutputs, VitsSynthesizer
@@ -57,6 +59,7 @@ class Voice:
         self.default_speaker = default_speaker
         self.device = device or torch.device("cpu")
         self.n_speakers = model.hp.n_speakers
+        self._worker = LatentWorker()
 
     @property
     def languages(self) -> list[str]:
@@ -215,27 +218,49 @@ class Voice:
         phones = to_phones(self._timeline(ids, out), self.hop_length, self.sample_rate)
         return Synthesis(audio, self.sample_rate, phones)
 
+    def prepare(
+        self,
+        ids: Sequence[int],
+        options: SynthesisOptions | None = None,
+        plan: StreamPlan | None = None,
+    ) -> Future[PreparedCall]:
+        """Start one model call's latent (:mod:`.lookahead`: on the voice's worker thread where
+        two torch threads are allowed) for :meth:`stream_aligned` to decode with ``plan``."""
+        options, plan = options or SynthesisOptions(), plan or StreamPlan()
+
+        def job() -> PreparedCall:
+            out = self._latent(ids, options, run_flow=False)
+            assert out.z_p is not None
+            frames = int(out.y_lengths[0])
+            whole = len(plan_windows(frames, plan)) == 1
+            return PreparedCall(
+                out, frames, whole_flow(self.model, out.z_p, out.g) if whole else None
+            )
+
+        return self._worker.submit(job)
+
     def stream_aligned(
         self,
         ids: Sequence[int],
         options: SynthesisOptions | None = None,
         plan: StreamPlan | None = None,
+        prepared: Future[PreparedCall] | None = None,
     ) -> Iterator[Synthesis]:
         """One model call in pieces: durations, flow and encoder run once, then the decoder
         runs window by window (:mod:`.streaming`); each piece is yielded as soon as it is
         vocoded, with its own phones on its own clock. The pieces put together are
-        :meth:`synthesize_aligned`'s audio (same length to the sample)."""
+        :meth:`synthesize_aligned`'s audio (same length to the sample). ``prepared`` is this
+        call's :meth:`prepare` with the same ``ids``, ``options`` and ``plan``, started early."""
         if len(ids) == 0:
             return
-        out = self._latent(ids, options or SynthesisOptions(), run_flow=False)
+        plan = plan or StreamPlan()
+        call = (prepared or self.prepare(ids, options, plan)).result()
+        out, frames = call.out, call.frames
         assert out.z_p is not None
-        frames = int(out.y_lengths[0])
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
         with torch.inference_mode():
-            for a, b, audio in decode_windows(
-                self.model, out.z_p, out.g, frames, plan or StreamPlan()
-            ):
+            for a, b, audio in decode_windows(self.model, out.z_p, out.g, frames, plan, z=call.z):
                 phones = to_phones(timeline, hop, rate, float(a), float(b))
                 yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
 
@@ -249,13 +274,29 @@ class Voice:
         noise_scale_w: float | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield one float32 array per model call (Piper: per sentence); ``speed`` > 1 is faster."""
-        if speed <= 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
+        options = self.options(speaker, speed, noise_scale, noise_scale_w)
         self.resolve_speaker(speaker)  # fail before any work
-        for ids in self.text_to_ids(text, language):
-            yield self.synthesize_ids(
-                ids, speaker, noise_scale, noise_scale_w, length_scale=self.length_scale / speed
-            )
+        calls = self.text_to_ids(text, language)
+        pieces = self.stream_calls(calls, options)  # one piece per non-empty call
+        for ids in calls:
+            yield next(pieces).audio if len(ids) else np.zeros(0, dtype=np.float32)
+
+    def stream_calls(
+        self,
+        calls: Sequence[Sequence[int]],
+        options: SynthesisOptions | None = None,
+        first: StreamPlan = WHOLE_SENTENCE,
+    ) -> Iterator[Synthesis]:
+        """:meth:`stream_aligned` over several model calls, the first with ``first`` and the
+        rest whole, each call's latent started while the one before is decoded."""
+        plans = [first] + [WHOLE_SENTENCE] * (len(calls) - 1)
+        work = [(ids, plan) for ids, plan in zip(calls, plans, strict=True) if len(ids)]
+        ahead = [self.prepare(ids, options, plan) for ids, plan in work[:1]]
+        for k, (ids, plan) in enumerate(work):
+            if k + 1 < len(work):
+                next_ids, next_plan = work[k + 1]
+                ahead.append(self.prepare(next_ids, options, next_plan))
+            yield from self.stream_aligned(ids, options, plan, ahead[k])
 
     def warmup(self, text: str = "Hello.") -> None:
         """Run one short synthesis so the first real sentence does not pay for lazy set-up

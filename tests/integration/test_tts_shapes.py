@@ -3,6 +3,9 @@ tiled decodes equal the plain decode, on the bundled voice's real weights."""
 
 from __future__ import annotations
 
+import threading
+
+import numpy as np
 import pytest
 import torch
 
@@ -86,3 +89,23 @@ def test_warmup_builds_every_length_and_at_most_threads_restores() -> None:
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_latents_ahead_on_the_worker_give_the_sequential_audio(exact: Voice) -> None:
+    text = "The lens was polished. The oil was checked, twice. Ships passed safely by."
+    calls = exact.text_to_ids(text)
+    assert len(calls) == 3
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        torch.manual_seed(11)
+        ahead = list(exact.synthesize(text))
+        workers = [t.name for t in threading.enumerate() if t.name.startswith("vits-latent")]
+    finally:
+        torch.set_num_threads(before)
+    torch.manual_seed(11)
+    sequential = [exact.synthesize_ids(ids) for ids in calls]  # noise drawn in the same order
+    assert workers, "two threads allowed: latents run on the voice's worker thread"
+    assert [a.size for a in ahead] == [s.size for s in sequential]
+    for a, s in zip(ahead, sequential, strict=True):
+        assert snr_db(s.astype(np.float64), a.astype(np.float64)) >= 60.0

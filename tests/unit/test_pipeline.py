@@ -31,6 +31,7 @@ class FakeVoice:
         self.delay = delay
         self.fail_on = fail_on
         self.ms_per_char = ms_per_char
+        self.prepared: list[list[int]] = []
 
     def resolve_speaker(self, speaker):
         if speaker in (None, 0, 1, "a", "b"):
@@ -53,7 +54,11 @@ class FakeVoice:
         end = audio.size * 1000 / self.sample_rate
         return Synthesis(audio, self.sample_rate, [Phone("a", "aa", 0.0, end)])
 
-    def stream_aligned(self, ids, options, plan):
+    def prepare(self, ids, options, plan):
+        self.prepared.append(list(ids))
+        return None  # Voice.stream_aligned computes the latent itself when given None
+
+    def stream_aligned(self, ids, options, plan, prepared=None):
         """The whole-sentence audio in two windows, or whole for ``WHOLE_SENTENCE`` (like
         Voice.stream_aligned)."""
         whole = self.synthesize_aligned(ids, options)
@@ -356,3 +361,19 @@ def test_phrase_cache_is_lru_and_bounded():
     assert cache.get(("b",)) is None and cache.get(("a",)) is not None
     assert cache.size_bytes <= 1000
     assert not cache.put(("huge",), chunk(5000))
+
+
+def test_the_next_sentence_is_prepared_ahead_and_its_failure_waits_for_its_turn():
+    voice = FakeVoice(fail_on="boom")
+    h = Harness(voice)
+    try:
+        h.say("First one here. Second one. This goes boom.", "ahead")
+        end = h.wait_end("ahead")
+        assert end["type"] == "error" and end["code"] == "engine_error"
+        # the two sentences before the failing one were spoken in full, in order
+        assert [c["text"] for c in h.audio("ahead") if c["text"]] == [
+            "First one here.", "Second one."]  # fmt: skip
+        # each sentence before the failure was prepared once, in order
+        assert voice.prepared == [[len("First one here.")], [len("Second one.")]]
+    finally:
+        h.pipeline.close()
