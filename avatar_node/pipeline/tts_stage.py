@@ -145,8 +145,7 @@ class SpeechStage:
         seq, position, compute, final = 0, 0, 0.0, False
         ahead: _Sentence | None = None
         while current := ahead or self._sentence(loaded, utt, language, options, seq):
-            # The next sentence's latent starts now if its text is already there (.lookahead).
-            ahead = self._sentence(loaded, utt, language, options, seq + 1, wait=False)
+            ahead = None
             if current.error is not None:
                 raise current.error
             sentence, calls = current.text, current.calls
@@ -169,6 +168,9 @@ class SpeechStage:
                 self._send(utt, seq, text, audio, rate, position, final, tuple(piece.phones), last)
                 position += audio.size
                 seq += 1
+                if first:  # after this sentence's first sound, not before it: the next
+                    # sentence's latent starts now if its text is there (.lookahead)
+                    ahead = self._sentence(loaded, utt, language, options, seq, wait=False)
                 first = False
                 self.status.metrics.rtf = compute / (position / rate) if position else None
                 t0 = time.perf_counter()

@@ -14,7 +14,7 @@ import numpy as np
 import structlog
 import torch
 
-from avatar_node.device import resolve_device, resolve_dtype
+from avatar_node.device import at_most_threads, resolve_device, resolve_dtype
 from avatar_node.errors import BadRequest, UnknownSpeaker
 
 from .alignment import SymbolTable, frame_phones, to_phones
@@ -259,10 +259,15 @@ class Voice:
         assert out.z_p is not None
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
-        with torch.inference_mode():
-            for a, b, audio in decode_windows(self.model, out.z_p, out.g, frames, plan, z=call.z):
-                phones = to_phones(timeline, hop, rate, float(a), float(b))
-                yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
+        windows = decode_windows(self.model, out.z_p, out.g, frames, plan, z=call.z)
+        while True:  # each window on the threads a busy latent worker leaves free
+            with torch.inference_mode(), at_most_threads(self._worker.free_threads()):
+                window = next(windows, None)
+            if window is None:
+                return
+            a, b, audio = window
+            phones = to_phones(timeline, hop, rate, float(a), float(b))
+            yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
 
     def synthesize(
         self,
