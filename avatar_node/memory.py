@@ -14,9 +14,9 @@ import ctypes
 import ctypes.util
 import os
 
-#: Enough for the VITS decoder's fixed lengths in two dtypes (8 x ~77 primitives each,
-#: :mod:`avatar_node.tts.vits.shapes`), Wav2Lip's layers at a few batch shapes, and the text
-#: encoder and flow of a few recent sentences; with 256 the decoder's own kernels were evicted
+#: Enough for the VITS decoder's fixed lengths (8 x 25-80 primitives by voice, per dtype and
+#: thread count: :mod:`avatar_node.tts.vits.shapes`), Wav2Lip's layers at a few batch shapes,
+#: and the text encoder and flow of recent sentences; with 256 the decoder's kernels were evicted
 #: and rebuilt every sentence (RTF 3x). Measured over 80 sentences of new lengths after warm-up:
 #: RSS +48 MB at 2048, +21 MB at 1024. Must be set before oneDNN's first primitive (this module
 #: is imported by the package before torch runs anything).

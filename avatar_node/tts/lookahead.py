@@ -47,6 +47,11 @@ class LatentWorker:
         threads = torch.get_num_threads()
         return max(1, threads - 1) if self._pending else threads
 
+    def decode_thread_counts(self) -> set[int]:
+        """The thread counts :meth:`free_threads` can give a decode with today's setting."""
+        threads = torch.get_num_threads()
+        return {threads, max(1, threads - 1)}
+
     def submit(self, job: Callable[[], PreparedCall]) -> Future[PreparedCall]:
         """Run ``job`` on the worker when the caller may use two threads, else now."""
         if torch.get_num_threads() < 2:

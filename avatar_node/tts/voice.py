@@ -306,10 +306,13 @@ class Voice:
     def warmup(self, text: str = "Hello.") -> None:
         """Run one short synthesis so the first real sentence does not pay for lazy set-up
         (espeak-ng / cleaner packages, oneDNN kernels, allocator): the decoder's kernels for
-        every length it runs on (:mod:`.vits.shapes`) are built here. Front-end failures such
+        every length it runs on (:mod:`.vits.shapes`) are built here, for the thread counts
+        its decodes use (:meth:`LatentWorker.decode_thread_counts`). Front-end failures such
         as a missing optional package are left for the real call to report."""
-        if self.model.decoder_sizes:
-            warm_decoder(self.model.dec, self.model.hp, self.model.decoder_sizes)
+        if self.model.decoder_sizes:  # oneDNN kernels are per thread count too
+            for threads in self._worker.decode_thread_counts():
+                with at_most_threads(threads):
+                    warm_decoder(self.model.dec, self.model.hp, self.model.decoder_sizes)
         try:
             sequences = self.text_to_ids(text)
         except Exception:  # noqa: BLE001 - reported by the first real call instead
