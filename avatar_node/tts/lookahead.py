@@ -33,7 +33,8 @@ class PreparedCall:
 
 
 class LatentWorker:
-    """A voice's single worker thread for latents (created on first use)."""
+    """A voice's single worker thread for latents (created on first use; it ends when the voice
+    is garbage-collected, as a ``ThreadPoolExecutor``'s idle worker does)."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -72,12 +73,6 @@ class LatentWorker:
     def _done(self, _future: Future[PreparedCall]) -> None:
         with self._lock:
             self._pending -= 1
-
-    def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
 
 
 def _inference(job: Callable[[], PreparedCall]) -> Callable[[], PreparedCall]:
