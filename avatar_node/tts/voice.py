@@ -15,11 +15,12 @@ import structlog
 import torch
 
 from avatar_node.device import at_most_threads, resolve_device, resolve_dtype
-from avatar_node.errors import BadRequest, UnknownSpeaker
+from avatar_node.errors import BadRequest
 
 from .alignment import SymbolTable, frame_phones, to_phones
 from .lookahead import LatentWorker, PreparedCall
 from .precision import auto_decoder_dtype
+from .speakers import resolve_speaker
 from .streaming import WHOLE_SENTENCE, StreamPlan, decode_windows, plan_windows, whole_flow
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
@@ -74,26 +75,9 @@ class Voice:
 
     def resolve_speaker(self, speaker: str | int | None) -> int | None:
         """Name or id → id (None for single-speaker voices); raises UnknownSpeaker."""
-        if self.n_speakers == 0:
-            if speaker in (None, 0, "0") or (isinstance(speaker, str) and speaker in self.speakers):
-                return None
-            raise UnknownSpeaker(f"voice {self.name!r} has a single speaker; got {speaker!r}")
-        if speaker is None:
-            return self.default_speaker
-        if isinstance(speaker, str):
-            if speaker in self.speakers:
-                return self.speakers[speaker]
-            if not speaker.strip().isdigit():
-                known = ", ".join(sorted(self.speakers)) or f"ids 0..{self.n_speakers - 1}"
-                raise UnknownSpeaker(f"voice {self.name!r} has no speaker {speaker!r} ({known})")
-            speaker = int(speaker)
-        if isinstance(speaker, bool) or not isinstance(speaker, int):
-            raise UnknownSpeaker(f"speaker must be a name or an id, got {speaker!r}")
-        if not 0 <= speaker < self.n_speakers:
-            raise UnknownSpeaker(
-                f"voice {self.name!r} has speaker ids 0..{self.n_speakers - 1}, got {speaker}"
-            )
-        return speaker
+        return resolve_speaker(
+            self.name, self.speakers, self.n_speakers, self.default_speaker, speaker
+        )
 
     def text_to_ids(self, text: str, language: str | None = None) -> list[list[int]]:
         """Model input ids, one list per model call, as the voice's reference front-end does."""
