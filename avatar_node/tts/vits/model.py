@@ -152,6 +152,7 @@ class VitsSynthesizer(nn.Module):
             return decode_fixed(self.dec, z, dec_g, self.hp, self.decoder_sizes).float()
         return self.dec(z, g=dec_g).float()
 
+    @at_most_threads(1)
     def latent(
         self,
         ids: torch.Tensor,
@@ -170,25 +171,6 @@ class VitsSynthesizer(nn.Module):
         ``run_flow`` false the flow is left to the caller: ``z_p`` and ``y_mask`` are set,
         ``z_masked`` is None (streaming runs the flow window by window). Runs on one torch
         thread (:func:`~avatar_node.device.at_most_threads`): faster for these small layers."""
-        with at_most_threads(1):
-            return self._latent(
-                ids, lengths, sid, noise_scale, noise_scale_w, length_scale, eps_dp, eps_z,
-                intermediates, run_flow,
-            )  # fmt: skip
-
-    def _latent(
-        self,
-        ids: torch.Tensor,
-        lengths: torch.Tensor,
-        sid: torch.Tensor | None,
-        noise_scale: float,
-        noise_scale_w: float,
-        length_scale: float,
-        eps_dp: torch.Tensor | None,
-        eps_z: torch.Tensor | None,
-        intermediates: bool,
-        run_flow: bool,
-    ) -> VitsOutputs:
         device = ids.device
         hidden, m_p, logs_p, x_mask = self.enc_p(ids, lengths)
         g = None
