@@ -1,6 +1,7 @@
 """A channel's two threads: the sound stage and the video stage, with a bounded queue between.
 
-Within an utterance, sentence k+1 is synthesized while sentence k is lip-synced. Across
+Within an utterance, the sound stage lets the video stage draw what it handed over before it
+vocodes more (:mod:`.backlog`: on two cores the next decode would starve the first frames). Across
 utterances there is exactly one in flight: the next one starts after the previous one's end event.
 So the utterance named by ``state.current`` is the one being spoken *and* shown, and ``stop``,
 ``interrupt`` and ``replace`` all act on it alone; everything behind it is still queued.
@@ -17,6 +18,7 @@ from ..log import get_logger
 from ..media.jpeg import JpegPool
 from ..memory import release_memory
 from ..models import AvatarRegistry, VoiceRegistry
+from .backlog import VideoBacklog
 from .cache import PhraseCache
 from .channel import ChannelQueue, Utterance
 from .idle import Lives
@@ -53,6 +55,7 @@ class ChannelRunner:
         self.status = status
         self.cache = cache if cache is not None and cache.enabled else None
         engine = avatars.engine if avatars is not None else None
+        self.backlog = VideoBacklog()
         self.speech = SpeechStage(
             name,
             outlets,
@@ -62,9 +65,10 @@ class ChannelRunner:
             sample_format,
             self.cache,
             engine.name if engine is not None else "noframes",
+            self.backlog,
         )
         self.video = VideoStage(
-            name, outlets, status, avatars, jpeg, max_lead_s=frame_lead_s, lives=lives
+            name, outlets, status, avatars, jpeg, frame_lead_s, lives, self.backlog
         )
         self._handoff: queue.Queue[Segment] = queue.Queue(maxsize=4)
         self._current: Utterance | None = None
@@ -117,6 +121,8 @@ class ChannelRunner:
     # ---------------------------------------------------------------- threads
 
     def _handoff_put(self, item: Segment) -> None:
+        if isinstance(item, AudioSegment):
+            self.backlog.added()
         self._handoff.put(item)
 
     def _sound_loop(self) -> None:
@@ -142,7 +148,10 @@ class ChannelRunner:
                 continue
             with structlog.contextvars.bound_contextvars(utterance=item.utt.id, channel=self.name):
                 if isinstance(item, AudioSegment):
-                    self.video.render(item)
+                    try:
+                        self.video.render(item)
+                    finally:
+                        self.backlog.drawn()
                 elif isinstance(item, CachedSegment):
                     self.video.replay(item)
                 else:

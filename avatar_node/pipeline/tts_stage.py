@@ -1,8 +1,9 @@
 """The sound stage of a channel: text → VITS → audio chunks, or a door's own audio (``play``).
 
 Each chunk goes out at once (to the sinks, as WAV bytes) and, as an :class:`AudioSegment` with the
-same float array, to the video stage. Sentence k+1 is synthesized while sentence k is lip-synced,
-and its latent while sentence k is vocoded, if its text is there by then.
+same float array, to the video stage. The next window is vocoded once the video stage has drawn
+what went out (frames first, :mod:`.backlog`), and the next sentence's latent while this one is
+vocoded, if its text is there by then.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..models import LoadedVoice, VoiceRegistry
 from ..tts.lookahead import PreparedCall
 from ..tts.streaming import WHOLE_SENTENCE, StreamPlan
 from ..tts.synthesis import Synthesis, SynthesisOptions
+from .backlog import VideoBacklog
 from .cache import CachedChunk, PhraseCache, Recording, cache_key
 from .channel import Utterance
 from .clock import sample_ms
@@ -64,6 +66,7 @@ class SpeechStage:
         sample_format: str = "pcm_s16le",
         cache: PhraseCache | None = None,
         engine_name: str = "none",
+        backlog: VideoBacklog | None = None,
     ):
         self.channel = channel
         self.outlets = outlets
@@ -73,6 +76,8 @@ class SpeechStage:
         self.sample_format = sample_format
         self.cache = cache if cache is not None and cache.enabled else None
         self.engine_name = engine_name
+        self.backlog = backlog
+        """Frames first: more is vocoded once the video stage has drawn what went out."""
         self.clock_floor = 0.0
         """Monotonic time the previous utterance's audio ends on a display playing it."""
 
@@ -168,6 +173,8 @@ class SpeechStage:
                 self._send(utt, seq, text, audio, rate, position, final, tuple(piece.phones), last)
                 position += audio.size
                 seq += 1
+                if self.backlog is not None and not final:
+                    self.backlog.wait(utt.cancel.is_set)
                 if first:  # after this sentence's first sound, not before it: the next
                     # sentence's latent starts now if its text is there (.lookahead)
                     ahead = self._sentence(loaded, utt, language, options, seq, wait=False)

@@ -17,6 +17,7 @@ from ..log import get_logger
 from ..media.alignment import shift
 from ..media.jpeg import JpegPool
 from ..models import AvatarRegistry
+from .backlog import VideoBacklog
 from .channel import Utterance
 from .clock import frame_span, pts_ms
 from .idle import Lives
@@ -37,8 +38,10 @@ class VideoStage:
         jpeg: JpegPool,
         max_lead_s: float = 0.0,
         lives: Lives | None = None,
+        backlog: VideoBacklog | None = None,
     ):
         self.channel = channel
+        self.backlog = backlog if backlog is not None else VideoBacklog()
         self.lives = lives
         """Blinks and idle motion, shared with the idle animator (one blink schedule)."""
         self.outlets = outlets
@@ -144,8 +147,10 @@ class VideoStage:
             # Stay at most max_lead_s ahead of the playback clock: a display's queue (and the
             # broker's queue to it) stays short, so a stop reaches it at once.
             delay = utt.clock_start + frame.pts_ms / 1000 - self.max_lead_s - time.monotonic()
-            if delay > 0 and utt.cancel.wait(delay):
-                return False
+            if delay > 0:
+                with self.backlog.pacing():
+                    if utt.cancel.wait(delay):
+                        return False
         self.outlets.frame(frame, jpeg, utt.sinks)
         if frame.seq == 0:
             self.status.metrics.first_frame_ms = (time.monotonic() - utt.received) * 1000
