@@ -101,13 +101,15 @@ class VideoStage:
                 )
             t0, produced = time.perf_counter(), 0
             engine = self.avatars.engine
-            for batch in engine.render(avatar, seg.audio, seg.sample_rate, first, count, phones):
+            batches = engine.render(avatar, seg.audio, seg.sample_rate, first, count, phones)
+            for n, batch in enumerate(batches):
                 if utt.cancel.is_set():
                     return
                 queue(batch, first + produced)
                 produced += len(batch)
-                # Send what was encoded while this batch rendered (the first frames first).
-                while len(pending) > len(batch):
+                # A display waits for a segment's first frames: the first batch goes out as soon
+                # as it is encoded, later ones while the next batch renders.
+                while len(pending) > (len(batch) if n else 0):
                     if not self._encoded(utt, *pending.popleft()):
                         return
             self.status.metrics.lipsync_fps = produced / max(time.perf_counter() - t0, 1e-6)

@@ -44,11 +44,13 @@ def test_reconnects_with_backoff_and_resumes(
 def test_pump_worker_pings_on_its_own_connections_while_a_reply_streams(
     open_kiosk: Callable[..., Kiosk], synth: SyntheticNode, ws_broker: Any
 ) -> None:
-    """The pump (connection.js) runs in a worker on connections of its own, only while media
-    streams; ``?pump=0`` never starts it."""
+    """The pump (connection.js) runs in a worker on connections of its own (open from the
+    page's connect), pinging only while media streams; ``?pump=0`` never starts it."""
     k = open_kiosk()
-    k.wait_for("k.avatarReady", 30)
-    assert k.js("() => window.avatarKiosk.pump") is None, "pumping before anything streamed"
+    k.wait_for("k.avatarReady && k.pump && k.pump.open === 3", 30, "the pump's idle connections")
+    time.sleep(0.6)  # the worker reports every 0.5 s
+    idle = k.js("() => window.avatarKiosk.pump")
+    assert idle["sent"] == 0 and idle["hz"] == 0, f"pumping before anything streamed: {idle}"
     uid = synth.utterance([800], speed=2.0)
     k.wait_for("k.stats.utterancesDone === 1", 30, "the utterance")
     k.wait_for("k.pump && k.pump.open === 3 && k.pump.sent > 0", 20, "the pump's pings")
@@ -125,8 +127,37 @@ def test_plays_through_the_demo_embedded_broker(chromium: Any, prefix: str) -> N
         assert st["framesDrawn"] > 0, st
         assert_accounted(k)
         assert_in_sync(k, uid)
+        # amqtt accepts a $share/ filter but delivers nothing to it: the probe never comes back
+        k.wait_for("k.frameLinks().why !== null", 30, "the frame links to give up")
+        links = k.js("() => window.avatarKiosk.frameLinks()")
+        assert links["sharing"] is False and links["open"] == 0, links
     finally:
         k.close()
         node.close()
         web.stop()
         broker.stop()
+
+
+def test_frames_come_over_links_of_their_own_on_mosquitto(
+    open_kiosk: Callable[..., Kiosk], synth: SyntheticNode
+) -> None:
+    """frame-links.js: a shared subscription spreads the frames over three links of the page's
+    own (every link carries some, none twice); ``?frame_sockets=0`` keeps them on the main one."""
+    k = open_kiosk()
+    k.wait_for("k.avatarReady && k.frameLinks().sharing", 30, "the shared frame subscription")
+    uid = synth.utterance([1200, 800], speed=2.0)
+    k.wait_for("k.stats.utterancesDone === 1 && k.state === 'idle'", 30, "the utterance")
+    links = k.js("() => window.avatarKiosk.frameLinks()")
+    st = k.stats()
+    assert links["open"] == 3 and all(n > 0 for n in links["frames"]), links
+    assert sum(links["frames"]) == st["framesReceived"], (links, st)  # none on the main one
+    assert_accounted(k)
+    assert_in_sync(k, uid)
+    off = open_kiosk("?frame_sockets=0")
+    off.wait_for("k.avatarReady", 30)
+    uid2 = synth.utterance([800], speed=2.0)
+    off.wait_for("k.stats.utterancesDone === 1", 30, "the utterance on one connection")
+    links = off.js("() => window.avatarKiosk.frameLinks()")
+    assert links["sharing"] is False and links["frames"] == [], links
+    assert off.stats()["framesDrawn"] > 0
+    assert_in_sync(off, uid2)

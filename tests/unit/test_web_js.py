@@ -78,7 +78,8 @@ def test_params_defaults_query_and_validation() -> None:
         "const err = (f) => { try { f(); return null; } catch (e) { return e.message; } };"
         "return {"
         " defaults: readParams('', d),"
-        " query: readParams('?channel=hall&lead_ms=350&status=1&input=0&pump=0', d),"
+        " query: readParams('?channel=hall&lead_ms=350&status=1&input=0&pump=0&frame_sockets=0', d),"
+        " badLinks: readParams('?frame_sockets=9', d).frameSockets,"
         " noDefaults: readParams('', undefined),"
         " badLead: readParams('?lead_ms=-5', d).leadMs,"
         " badChannel: err(() => readParams('?channel=a/b', d)),"
@@ -89,8 +90,10 @@ def test_params_defaults_query_and_validation() -> None:
     assert got["defaults"] == {
         "ws": "ws://kiosk.lan:9001", "channel": "lobby", "prefix": "avatar", "leadMs": 200,
         "showStatus": False, "showInput": True, "pumpHz": 1200, "pumpSockets": 3,
+        "frameSockets": 3,
     }  # fmt: skip
     q = got["query"]
+    assert q["frameSockets"] == 0 and got["badLinks"] == 3
     assert (q["channel"], q["leadMs"], q["showStatus"], q["showInput"], q["pumpHz"]) == (
         "hall",
         350,
@@ -125,6 +128,26 @@ def test_utterance_clock_segments_and_frames() -> None:
     assert got["late"] is False  # older than what was drawn
     assert got["order"] == [0, 1]
     assert got["maxPts"] == 40
+
+
+def test_coverage_ends_at_a_missing_frame_until_it_is_given_up() -> None:
+    """Frames over several links arrive out of order (frame-links.js): the start gate counts
+    only the frames without a gap before them, and a gap older than 250 ms as a lost frame."""
+    got = run_js(
+        "let T = 1000;"
+        "Object.defineProperty(globalThis, 'performance', {value: {now: () => T},"
+        " configurable: true, writable: true});"
+        "const u = new Utterance('u1', 25);"
+        "const f = (seq) => ({seq, ptsMs: seq * 40, final: false});"
+        "for (const s of [1, 2, 4]) u.addFrame(f(s), null);"
+        "const noFirst = u.coveredMs(T);"
+        "u.addFrame(f(0), null);"
+        "const toGap = u.coveredMs(T);"
+        "const given = u.coveredMs(T + 300);"
+        "u.addFrame(f(3), null);"
+        "return {noFirst, toGap, given, whole: u.coveredMs(T)};"
+    )
+    assert got == {"noFirst": 0, "toGap": 120, "given": 200, "whole": 200}
 
 
 def test_utterance_audio_complete() -> None:

@@ -22,9 +22,9 @@ const STALL_DROP_MS = 20000; // drop an utterance that gets no data and has noth
  */
 function gateOpen(p, u, c, wall) {
   if (!u.started && !firstFramesDecoded(u, p.leadMs)) return false;
-  if (u.framesFinal || u.ended) return true;
+  const have = u.coveredMs(wall); // frames cover media time up to here, without a gap
+  if (u.ended || (u.framesFinal && have >= u.maxPtsMs + u.frameMs)) return true;
   const endMs = c.startMs + c.durationMs;
-  const have = u.maxPtsMs + u.frameMs; // frames cover media time up to here
   if (have >= endMs) return true;
   if (have >= c.startMs + p.leadMs) {
     let rate = u.frameRate();

@@ -11,9 +11,11 @@
 // queue ahead of the frames, and page timers fire at most ~200 times a second; a worker's
 // connections reach ~1.8 MB/s and keep the page's main thread free. `?pump=0` turns it off for
 // brokers without this problem. Idle-life frames (a few per second, while nobody speaks) need far
-// fewer wake-ups: they pump at IDLE_PUMP_HZ.
+// fewer wake-ups: they pump at IDLE_PUMP_HZ. The frames themselves come over links of their own
+// (frame-links.js).
 
 import mqtt from "../vendor/mqtt.esm.js";
+import { FrameLinks } from "./frame-links.js";
 
 const TOPICS = ["avatar", "audio", "frames", "events", "state", "control", "idle"];
 const STREAM_KINDS = ["audio", "frames", "events"];
@@ -53,34 +55,44 @@ export class Connection {
     this.connected = false;
     this.pumpHz = params.pumpHz ?? 1200;
     this.pumpSockets = params.pumpSockets ?? 3;
-    this.pumper = null; // the pump worker, started on first use
+    this.pumper = null; // the pump worker, started on the first connect
     this.pumpTimer = null;
     this.pumpRate = 0; // the rate the running pump timer was started with
     this.lastStreamAt = -Infinity; // last audio / frame / event received
     this.lastIdleAt = -Infinity; // last idle-life frame received
+    this.frameLinks = new FrameLinks({
+      url: this.url, base: this.base, count: params.frameSockets ?? 3,
+      options: () => this.#options(), onPublish: (topic, payload) => this.#onPublish(topic, payload),
+    });
   }
 
-  start() {
-    this.client = mqtt.connect(this.url, {
+  #options() {
+    return {
       clientId: `kiosk-${Math.random().toString(16).slice(2, 10)}`,
       clean: true,
       keepalive: 30,
       connectTimeout: 10000,
       reconnectPeriod: 0, // own back-off below
       protocolVersion: 4, // MQTT 3.1.1 works on every broker; the kiosk needs nothing of 5
-    });
+    };
+  }
+
+  #onPublish(topic, payload) {
+    const kind = topic.slice(this.base.length + 1);
+    if (topic.startsWith(this.base + "/") && TOPICS.includes(kind)) {
+      if (STREAM_KINDS.includes(kind)) this.lastStreamAt = performance.now();
+      else if (kind === "idle") this.lastIdleAt = performance.now();
+      this.#pump();
+      this.handlers.onMessage(kind, payload);
+    }
+  }
+
+  start() {
+    this.client = mqtt.connect(this.url, this.#options());
     this.client.on("connect", () => this.#onConnect());
     this.client.on("close", () => this.#onClose());
     this.client.on("error", (err) => this.handlers.onStatus("error", String(err?.message || err)));
-    this.client.on("message", (topic, payload) => {
-      const kind = topic.slice(this.base.length + 1);
-      if (topic.startsWith(this.base + "/") && TOPICS.includes(kind)) {
-        if (STREAM_KINDS.includes(kind)) this.lastStreamAt = performance.now();
-        else if (kind === "idle") this.lastIdleAt = performance.now();
-        this.#pump();
-        this.handlers.onMessage(kind, payload);
-      }
-    });
+    this.client.on("message", (topic, payload) => this.#onPublish(topic, payload));
     this.handlers.onStatus("connecting");
   }
 
@@ -91,14 +103,21 @@ export class Connection {
       TOPICS.map((t) => [`${this.base}/${t}`, { qos: QOS[t] ?? 1 }]),
     );
     this.client.subscribe(topics, (err) => {
-      if (err) this.handlers.onStatus("error", `subscribe failed: ${err.message || err}`);
-      else this.handlers.onStatus("connected");
+      if (err) return this.handlers.onStatus("error", `subscribe failed: ${err.message || err}`);
+      this.handlers.onStatus("connected");
+      this.frameLinks.start(this.client); // frames move to links of their own if they can
+      // The pump's connections open now, idle: a reply's first messages need wake-ups at once,
+      // not after a worker has started and connected (which took 150-300 ms on the first say).
+      if (this.pumpHz > 0 && !this.pumper) {
+        this.pumper = startPumper(this.url, this.pumpSockets, (r) => this.handlers.onPump?.(r));
+      }
     });
   }
 
   #onClose() {
     const was = this.connected;
     this.connected = false;
+    this.frameLinks.stop(); // a new set comes with the next connect
     if (this.timer) return;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
     const jittered = Math.round(delay * (0.75 + Math.random() * 0.5));

@@ -134,6 +134,7 @@ function main() {
   });
   conn.start();
   hooks.say = (text) => conn.say(text);
+  hooks.frameLinks = () => conn.frameLinks.snapshot(); // {sharing, open, frames, why}
 
   const form = $("#say");
   form.hidden = !params.showInput;

@@ -1,6 +1,6 @@
 // Page settings: server-injected defaults (window.AVATAR_KIOSK_DEFAULTS, from /config.js),
 // overridden by query parameters: ws, channel, prefix, lead_ms, status, input, pump,
-// pump_sockets.
+// pump_sockets, frame_sockets.
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -32,6 +32,7 @@ export function readParams(
     showInput: flag(pick("input"), true),
     pumpHz: Number(pick("pump") ?? 1200),
     pumpSockets: Number(pick("pump_sockets") ?? 3),
+    frameSockets: Number(pick("frame_sockets") ?? 3),
   };
   // "{host}" stands for the host the page was loaded from: a node that only knows its broker as
   // 127.0.0.1 can still hand remote kiosks a usable URL (ws://{host}:9001).
@@ -43,5 +44,6 @@ export function readParams(
   if (!Number.isFinite(p.leadMs) || p.leadMs < 0 || p.leadMs > 10000) p.leadMs = 200;
   if (!Number.isFinite(p.pumpHz) || p.pumpHz < 0 || p.pumpHz > 5000) p.pumpHz = 1200;
   if (!Number.isInteger(p.pumpSockets) || p.pumpSockets < 1 || p.pumpSockets > 8) p.pumpSockets = 3;
+  if (!Number.isInteger(p.frameSockets) || p.frameSockets < 0 || p.frameSockets > 8) p.frameSockets = 3;
   return p;
 }

@@ -4,6 +4,7 @@
 const RATE_MIN_MS = 300; // arrival rates are measured over at least this long
 const RATE_WINDOW_MS = 1000; // the recent arrival rate looks this far back
 const ARRIVALS_KEPT = 64;
+const GAP_WAIT_MS = 250; // a missing frame this long after a later one came is lost (QoS 0)
 
 export class Utterance {
   constructor(id, fps) {
@@ -80,6 +81,20 @@ export class Utterance {
   removeFrame(f) {
     const i = this.frames.indexOf(f);
     if (i >= 0) this.frameBytes -= this.frames.splice(i, 1)[0].bytes;
+  }
+
+  /**
+   * Media time (ms) up to which the frames to draw are all here. Frames come over several links
+   * (frame-links.js) and may arrive out of order: coverage ends at the first missing frame,
+   * unless a later frame came more than GAP_WAIT_MS ago (the missing one was lost).
+   */
+  coveredMs(now = performance.now()) {
+    let next = this.lastDrawnSeq + 1;
+    for (const f of this.frames) {
+      if (f.seq > next && now - f.recvAt < GAP_WAIT_MS) return f.ptsMs - (f.seq - next) * this.frameMs;
+      next = f.seq + 1;
+    }
+    return this.maxPtsMs + this.frameMs;
   }
 
   /**
