@@ -160,7 +160,7 @@ class SpeechStage:
                 for n, (ids, future) in enumerate(zip(calls, current.prepared, strict=True))
                 for piece in self._pieces(loaded, ids, options, current.plan, utt, future)
             )
-            first = True
+            first, asked, done = True, False, 0
             for piece, last in pieces:
                 compute += time.perf_counter() - t0
                 if utt.cancel.is_set():
@@ -175,8 +175,11 @@ class SpeechStage:
                 seq += 1
                 if self.backlog is not None and not final:
                     self.backlog.wait(utt.cancel.is_set)
-                if first:  # after this sentence's first sound, not before it: the next
-                    # sentence's latent starts now if its text is there (.lookahead)
+                done += 1
+                if not asked and (done == 2 or last):  # the next sentence's latent starts now
+                    # if its text is there (.lookahead): after a streamed sentence's second
+                    # window, which it would slow down on two cores, as it would the frames
+                    asked = True
                     ahead = self._sentence(loaded, utt, language, options, seq, wait=False)
                 first = False
                 self.status.metrics.rtf = compute / (position / rate) if position else None
