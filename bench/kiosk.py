@@ -18,7 +18,10 @@ run and against the same node) it opens a fresh Chromium and prints:
 Target (issues 13 and 15): >= 98 % of frames drawn on time, |offset| <= 40 ms, first frame
 <= 400 ms cold / <= 300 ms warm.
 
-    python bench/kiosk.py [--runs 3] [--baseline REV] [--no-baseline] [--config FILE] [--json]
+    python bench/kiosk.py [--runs 3] [--baseline REV] [--no-baseline] [--baseline-tree REV]
+                          [--config FILE] [--json]
+
+``--baseline-tree REV`` adds REV's whole chain (its node as well as its page), measured first.
 """
 
 from __future__ import annotations
@@ -210,10 +213,17 @@ def main() -> int:
         f"(default {BASELINE}: the page before the worker pump)",
     )
     ap.add_argument("--no-baseline", action="store_true", help="measure this page only")
+    ap.add_argument(
+        "--baseline-tree",
+        metavar="REV",
+        help="also measure the whole node and page of REV (its own bench, in a git worktree), "
+        "first, in the same run",
+    )
     ap.add_argument("--config", help="node YAML config (default: bundled voice and avatar)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
+    tree = {f"node + page of {args.baseline_tree}": tree_run(args.baseline_tree, args.runs)}
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp:
         pages = {"this page": STATIC_DIR}
         if not args.no_baseline:
@@ -245,11 +255,14 @@ def main() -> int:
             node.stop()
             broker.stop()
 
+    if not args.baseline_tree:
+        tree = {}
+    results.update(tree)
     if args.json:
         print(json.dumps(results))
         return 0
     print(f"node start (load voice + avatar): {results['node_start_s']} s")
-    for name in pages:
+    for name in [*tree, *pages]:
         r = results[name]
         o = r["offsets"]
         print(f"{name}:")
@@ -266,6 +279,27 @@ def main() -> int:
         for j, m in enumerate(r["milestones_ms"]):
             print(f"    run {j} ({'cold' if j == 0 else 'warm'}) ms after say:", m)
     return 0
+
+
+def tree_run(rev: str | None, runs: int) -> dict[str, Any]:
+    """``this page`` of REV's own ``bench/kiosk.py --json``, run in a temporary git worktree
+    (REV's node, voice settings and page; this venv)."""
+    if not rev:
+        return {}
+    with tempfile.TemporaryDirectory(prefix="bench-kiosk-tree-") as tmp:
+        wt = Path(tmp) / "tree"
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "-q", "--detach", str(wt), rev], check=True
+        )
+        try:
+            out = subprocess.run(
+                [sys.executable, str(wt / "bench" / "kiosk.py"), "--no-baseline", "--json",
+                 "--runs", str(runs)],
+                cwd=wt, check=True, capture_output=True, text=True,
+            ).stdout  # fmt: skip
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(wt)])
+    return dict(json.loads(out.strip().splitlines()[-1])["this page"])
 
 
 def node_idle_jpeg(node: Any) -> bytes | None:
