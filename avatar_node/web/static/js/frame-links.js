@@ -90,9 +90,8 @@ export class FrameLinks {
   fallBack(why) {
     const main = this.main;
     if (!main) return;
-    if (this.confirming) {
-      main.subscribe(Object.fromEntries(LINK_KINDS.map((k) => [`${this.base}/${k}`, { qos: QOS[k] }])));
-    }
+    const plain = Object.fromEntries(LINK_KINDS.map((k) => [`${this.base}/${k}`, { qos: QOS[k] }]));
+    if (this.confirming) main.subscribe(plain); // it had been dropped for the shared one
     else console.info(`kiosk: frames on one connection (${why})`);
     this.stop();
     this.why = why;
