@@ -38,7 +38,7 @@ __all__ = ["REQUIRED_GAIN", "auto_decoder_dtype", "cpu_has_native_bf16", "faster
 REQUIRED_GAIN = 0.8
 """bfloat16 is picked when it takes at most this fraction of float32's time."""
 _PROBE_FRAMES = 128  # one of DECODER_SIZES, ~1.5 s of audio at 22050 Hz, hop 256
-_PROBE_RUNS = 2
+_PROBE_RUNS = 4
 
 
 def faster_dtype(seconds_f32: float, seconds_bf16: float) -> torch.dtype:
@@ -48,31 +48,27 @@ def faster_dtype(seconds_f32: float, seconds_bf16: float) -> torch.dtype:
     return torch.float32
 
 
-def _warm_time(dec: nn.Module, channels: int, g: torch.Tensor | None) -> float:
-    """Best time of decodes at a fixed length after one that builds its kernels (a decoder runs
-    on fixed lengths only, so that build happens once per voice, not per sentence)."""
-    dtype = next(dec.parameters()).dtype
-    z = torch.randn(1, channels, _PROBE_FRAMES, generator=torch.Generator().manual_seed(0))
-    z = z.to(dtype)
-    best = float("inf")
-    with torch.inference_mode():
-        for k in range(_PROBE_RUNS + 1):
-            t0 = time.perf_counter()
-            dec(z, g=g)
-            if k:  # the first call builds the kernels and pays for lazy set-up
-                best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def measure_decoder(dec: nn.Module, channels: int, gin_channels: int) -> tuple[float, float]:
-    """Seconds a ~1.5 s latent takes in float32 and bfloat16 copies of ``dec``, on the CPU."""
-    times = []
+    """Seconds a ~1.5 s latent takes in float32 and bfloat16 copies of ``dec``, on the CPU: the
+    best of ``_PROBE_RUNS`` decodes each, taken in turns after one that builds the kernels (a
+    decoder runs on fixed lengths only, so that build happens once per voice). In turns, so a
+    burst of load on a shared machine slows both, not one (best of 2 each, one after the other,
+    picked float32 in 1 of 5 loads on an AMD EPYC where bfloat16 is 26-40 % faster)."""
+    z = torch.randn(1, channels, _PROBE_FRAMES, generator=torch.Generator().manual_seed(0))
+    probes = []
     for dtype in (torch.float32, torch.bfloat16):
         probe = copy.deepcopy(dec).to(device="cpu", dtype=dtype)
         g = torch.zeros(1, gin_channels, 1, dtype=dtype) if gin_channels else None
-        times.append(_warm_time(probe, channels, g))
-        del probe
-    return times[0], times[1]
+        probes.append((probe, z.to(dtype), g))
+    best = [float("inf"), float("inf")]
+    with torch.inference_mode():
+        for k in range(_PROBE_RUNS + 1):
+            for i, (probe, x, g) in enumerate(probes):
+                t0 = time.perf_counter()
+                probe(x, g=g)
+                if k:  # the first call builds the kernels and pays for lazy set-up
+                    best[i] = min(best[i], time.perf_counter() - t0)
+    return best[0], best[1]
 
 
 def auto_decoder_dtype(
