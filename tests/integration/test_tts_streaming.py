@@ -114,8 +114,12 @@ def test_one_voice_streams_for_several_channels_at_once(piper: Voice) -> None:
     for w in workers:
         w.join(timeout=600)
     assert not errors and all(not w.is_alive() for w in workers)
+    # A bfloat16 decoder rounds differently on one thread and on two (a decode beside a busy
+    # latent worker gets one): 56 dB measured on an AMD EPYC. Streams that mixed would be far
+    # below either bound.
+    bound = 60.0 if piper.dtype == torch.float32 else 40.0
     for a, b in zip(alone, together, strict=True):
-        assert b is not None and b.shape == a.shape and snr_db(a, b) >= 60.0
+        assert b is not None and b.shape == a.shape and snr_db(a, b) >= bound
 
 
 def test_whole_sentence_plan_is_the_whole_decode(piper: Voice) -> None:
