@@ -223,7 +223,9 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args()
 
-    tree = {f"node + page of {args.baseline_tree}": tree_run(args.baseline_tree, args.runs)}
+    tree = {}
+    if args.baseline_tree:
+        tree = {f"node + page of {args.baseline_tree}": tree_run(args.baseline_tree, args.runs)}
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-") as tmp:
         pages = {"this page": STATIC_DIR}
         if not args.no_baseline:
@@ -255,8 +257,6 @@ def main() -> int:
             node.stop()
             broker.stop()
 
-    if not args.baseline_tree:
-        tree = {}
     results.update(tree)
     if args.json:
         print(json.dumps(results))
@@ -281,11 +281,9 @@ def main() -> int:
     return 0
 
 
-def tree_run(rev: str | None, runs: int) -> dict[str, Any]:
+def tree_run(rev: str, runs: int) -> dict[str, Any]:
     """``this page`` of REV's own ``bench/kiosk.py --json``, run in a temporary git worktree
     (REV's node, voice settings and page; this venv)."""
-    if not rev:
-        return {}
     with tempfile.TemporaryDirectory(prefix="bench-kiosk-tree-") as tmp:
         wt = Path(tmp) / "tree"
         subprocess.run(

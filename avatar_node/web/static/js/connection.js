@@ -108,9 +108,7 @@ export class Connection {
       this.frameLinks.start(this.client); // frames move to links of their own if they can
       // The pump's connections open now, idle: a reply's first messages need wake-ups at once,
       // not after a worker has started and connected (which took 150-300 ms on the first say).
-      if (this.pumpHz > 0 && !this.pumper) {
-        this.pumper = startPumper(this.url, this.pumpSockets, (r) => this.handlers.onPump?.(r));
-      }
+      if (this.pumpHz > 0) this.#startPumper();
     });
   }
 
@@ -139,14 +137,17 @@ export class Connection {
     return 0;
   }
 
+  /** The pump worker, once (its connections stay open, idle, between replies). */
+  #startPumper() {
+    this.pumper ??= startPumper(this.url, this.pumpSockets, (r) => this.handlers.onPump?.(r));
+  }
+
   /** Starts, re-paces or stops the wake-up pings; see the module comment. */
   #pump() {
     const hz = this.#wantHz();
     if (hz === this.pumpRate) return;
     this.pumpRate = hz;
-    if (hz > 0 && !this.pumper) {
-      this.pumper = startPumper(this.url, this.pumpSockets, (r) => this.handlers.onPump?.(r));
-    }
+    if (hz > 0) this.#startPumper();
     if (this.pumper) this.pumper.postMessage({ hz });
     if (this.pumpTimer) clearInterval(this.pumpTimer);
     // While pumping, re-check the wanted rate now and then (messages re-check it too).
