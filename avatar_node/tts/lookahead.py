@@ -13,13 +13,18 @@ Noise is drawn on the worker in submission order, so results are those of the se
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
+from ..device import at_most_threads
 from .vits.model import VitsOutputs
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,9 +54,50 @@ class LatentWorker:
         return max(1, threads - 1) if self._pending else threads
 
     def decode_thread_counts(self) -> set[int]:
-        """The thread counts :meth:`free_threads` can give a decode with today's setting."""
+        """The thread counts :meth:`free_threads` and :meth:`run_tiles` can give a decode with
+        today's setting."""
         threads = torch.get_num_threads()
-        return {threads, max(1, threads - 1)}
+        return {threads, max(1, threads - 1), max(1, threads // 2)}
+
+    def run_tiles(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """A decode's tiles (independent jobs), results in order. Each starts on the threads
+        free at that moment; while the worker has no latent to compute and two tiles or more
+        are left, the worker decodes tiles too, each lane on half the threads. One oneDNN
+        convolution scales ~1.4x from one thread to two on these shapes, two tiles at once
+        ~2x."""
+        threads = torch.get_num_threads()
+        left = deque(enumerate(jobs))
+        results: list[T | None] = [None] * len(jobs)
+        helper: Future[None] | None = None
+
+        def drain(count: int) -> None:
+            with torch.inference_mode(), at_most_threads(count):
+                while True:
+                    try:
+                        k, job = left.popleft()
+                    except IndexError:
+                        return
+                    results[k] = job()
+
+        while left:
+            if helper is None and threads >= 2 and len(left) >= 2 and not self._pending:
+                helper = self._executor().submit(drain, threads // 2)
+            count = threads // 2 if helper is not None else self.free_threads()
+            try:
+                k, job = left.popleft()
+            except IndexError:  # the helper took the last one
+                break
+            with at_most_threads(count):
+                results[k] = job()
+        if helper is not None:
+            helper.result()
+        return results  # type: ignore[return-value]
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="vits-latent")
+            return self._pool
 
     def submit(self, job: Callable[[], PreparedCall]) -> Future[PreparedCall]:
         """Run ``job`` on the worker when the caller may use two threads, else now."""
@@ -62,11 +108,10 @@ class LatentWorker:
             except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as the worker's
                 done.set_exception(exc)
             return done
+        pool = self._executor()
         with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="vits-latent")
             self._pending += 1
-            future = self._pool.submit(_inference(job))
+            future = pool.submit(_inference(job))
         future.add_done_callback(self._done)
         return future
 

@@ -28,7 +28,7 @@ import torch
 from ..device import at_most_threads
 from .vits.hparams import VitsHParams
 from .vits.model import VitsSynthesizer
-from .vits.shapes import receptive_field
+from .vits.shapes import TileRunner, receptive_field
 
 __all__ = [
     "WHOLE_SENTENCE",
@@ -109,10 +109,12 @@ def decode_windows(
     context: int | None = None,
     flow_context: int | None = None,
     z: torch.Tensor | None = None,
+    run_tiles: TileRunner | None = None,
 ) -> Iterator[tuple[int, int, torch.Tensor]]:
     """Yield ``(a, b, audio)`` per window: float32 ``[(b − a)·hop]`` samples of frames
     ``[a, b)``, from the flow's input ``z_p [1, C, frames]`` of one sentence (batch 1), or from
-    the flow's output ``z`` over the whole sentence where the caller has run it already."""
+    the flow's output ``z`` over the whole sentence where the caller has run it already. The
+    decoder's tiles go through ``run_tiles`` (:meth:`.vits.model.VitsSynthesizer.decode`)."""
     hop = model.hp.hop_length
     ctx = receptive_field(model.hp) if context is None else context
     fctx = flow_receptive_field(model.hp) if flow_context is None else flow_context
@@ -128,5 +130,5 @@ def decode_windows(
                 z_lo = max(0, lo - fctx)
                 z = _flow(model, z_p, z_lo, frames, g)
             part = z[:, :, lo - z_lo : hi - z_lo]
-        audio = model.decode(part, g)
+        audio = model.decode(part, g, run_tiles)
         yield a, b, audio[0, 0, (a - lo) * hop : (b - lo) * hop]

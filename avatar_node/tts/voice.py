@@ -198,7 +198,8 @@ class Voice:
         out = self._latent(ids, options or SynthesisOptions())
         assert out.z_masked is not None
         with torch.inference_mode():
-            audio = self.model.decode(out.z_masked, out.g)[0, 0].cpu().numpy()
+            decoded = self.model.decode(out.z_masked, out.g, self._worker.run_tiles)
+        audio = decoded[0, 0].cpu().numpy()
         phones = to_phones(self._timeline(ids, out), self.hop_length, self.sample_rate)
         return Synthesis(audio, self.sample_rate, phones)
 
@@ -243,9 +244,11 @@ class Voice:
         assert out.z_p is not None
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
-        windows = decode_windows(self.model, out.z_p, out.g, frames, plan, z=call.z)
-        while True:  # each window on the threads a busy latent worker leaves free
-            with torch.inference_mode(), at_most_threads(self._worker.free_threads()):
+        windows = decode_windows(
+            self.model, out.z_p, out.g, frames, plan, z=call.z, run_tiles=self._worker.run_tiles
+        )
+        while True:  # each tile on the threads a busy latent worker leaves free (run_tiles)
+            with torch.inference_mode():
                 window = next(windows, None)
             if window is None:
                 return

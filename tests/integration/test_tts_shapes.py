@@ -13,7 +13,14 @@ import torch
 from avatar_node import memory
 from avatar_node.device import at_most_threads
 from avatar_node.tts import Voice, load_voice
-from avatar_node.tts.vits.shapes import DECODER_SIZES, decode_fixed, receptive_field, tiles
+from avatar_node.tts.lookahead import LatentWorker
+from avatar_node.tts.vits.shapes import (
+    DECODER_SIZES,
+    balanced_tiles,
+    decode_fixed,
+    receptive_field,
+    tiles,
+)
 from tests.integration.test_voice_alignment import snr_db
 
 pytestmark = pytest.mark.integration
@@ -54,10 +61,11 @@ def test_the_decoder_only_sees_its_fixed_lengths(exact: Voice) -> None:
     assert max(seen) == max(DECODER_SIZES)  # the long sentence was tiled
 
 
-def test_tiles_cover_the_latent_with_a_full_context() -> None:
+@pytest.mark.parametrize("cut", [tiles, balanced_tiles])
+def test_tiles_cover_the_latent_with_a_full_context(cut) -> None:  # type: ignore[no-untyped-def]
     ctx = 12
     for frames in (300, 488, 489, 1000):
-        spans = tiles(frames, 256, ctx)
+        spans = cut(frames, 256, ctx)
         assert [a for a, *_ in spans] == [0] + [b for _, b, *_ in spans[:-1]]
         assert spans[-1][1] == frames
         for a, b, lo, hi in spans:
@@ -65,7 +73,32 @@ def test_tiles_cover_the_latent_with_a_full_context() -> None:
             assert lo == 0 or a - lo >= ctx
             assert hi == frames or hi - b >= ctx
     with pytest.raises(ValueError, match="context"):
-        tiles(100, 24, ctx)
+        cut(300, 24, ctx)
+
+
+def test_balanced_tiles_come_in_pairs_of_about_equal_length() -> None:
+    assert balanced_tiles(200, 256, 12) == [(0, 200, 0, 200)]
+    for frames in (257, 300, 464, 465, 731):
+        kept = [b - a for a, b, *_ in balanced_tiles(frames, 256, 12)]
+        assert len(kept) % 2 == 0 and max(kept) - min(kept) <= 1
+
+
+@pytest.mark.parametrize("frames", [257, 400, 731])
+def test_tiles_on_two_lanes_equal_the_plain_decode(exact: Voice, frames: int) -> None:
+    model, lanes = exact.model, LatentWorker()
+    z = torch.randn(
+        1, model.hp.inter_channels, frames, generator=torch.Generator().manual_seed(frames)
+    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode():
+            plain = model.dec(z)
+            fixed = decode_fixed(model.dec, z, None, model.hp, run_tiles=lanes.run_tiles)
+    finally:
+        torch.set_num_threads(before)
+    assert fixed.shape == plain.shape
+    assert snr_db(plain.double().numpy(), fixed.double().numpy()) >= 80.0
 
 
 def test_receptive_field_of_the_bundled_voice(exact: Voice) -> None:

@@ -19,7 +19,7 @@ from .duration import DurationPredictor, StochasticDurationPredictor
 from .flow import ResidualCouplingFlow
 from .generator import HifiGanGenerator
 from .hparams import VitsHParams
-from .shapes import DECODER_SIZES, decode_fixed
+from .shapes import DECODER_SIZES, TileRunner, decode_fixed
 from .text_encoder import TextEncoder, sequence_mask
 
 
@@ -142,15 +142,22 @@ class VitsSynthesizer(nn.Module):
         out.audio = self.decode(out.z_masked, out.g)
         return out
 
-    def decode(self, z: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(
+        self, z: torch.Tensor, g: torch.Tensor | None = None, run_tiles: TileRunner | None = None
+    ) -> torch.Tensor:
         """HiFi-GAN in the decoder dtype: masked latent ``[B, C, T]`` → float32 audio. A batch
-        of one runs on the lengths in ``decoder_sizes`` only (:mod:`.shapes`; ``None``: any)."""
+        of one runs on the lengths in ``decoder_sizes`` only (:mod:`.shapes`; ``None``: any),
+        its tiles through ``run_tiles`` when given."""
         dec_dtype = self.decoder_dtype
         dec_g = None if g is None else g.to(dec_dtype)
         z = z.to(dec_dtype)
         if self.decoder_sizes and z.shape[0] == 1:
-            return decode_fixed(self.dec, z, dec_g, self.hp, self.decoder_sizes).float()
-        return self.dec(z, g=dec_g).float()
+            audio = decode_fixed(self.dec, z, dec_g, self.hp, self.decoder_sizes, run_tiles)
+        elif run_tiles is not None:
+            audio = run_tiles([lambda: self.dec(z, g=dec_g)])[0]
+        else:
+            audio = self.dec(z, g=dec_g)
+        return audio.float()
 
     @at_most_threads(1)
     def latent(

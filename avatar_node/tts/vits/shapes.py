@@ -18,6 +18,7 @@ float32). So the decoder only ever runs on the lengths in :data:`DECODER_SIZES`:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,12 @@ DECODER_SIZES = (32, 64, 96, 128, 160, 192, 224, 256)
 """Latent lengths the decoder runs on. Small sizes keep the padding of short sentences and of
 the first streamed window cheap; tiles of 256 frames spend 2 × 12 frames of context per 256 on
 joe-medium (and run at the best speed per frame measured, 128-384 frames)."""
+
+
+TileRunner = Callable[[Sequence[Callable[[], torch.Tensor]]], list[torch.Tensor]]
+"""Runs a decode's tiles (callables, independent of each other) and returns their results in
+order: the voice's :meth:`~avatar_node.tts.lookahead.LatentWorker.run_tiles` chooses the threads
+of each and runs two at once where a second core is free."""
 
 
 def receptive_field(hp: VitsHParams) -> int:
@@ -66,6 +73,23 @@ def tiles(frames: int, size: int, context: int) -> list[tuple[int, int, int, int
     return out
 
 
+def balanced_tiles(frames: int, size: int, context: int) -> list[tuple[int, int, int, int]]:
+    """:func:`tiles` of about equal length for two lanes at once: a latent too long for one
+    decode (``> size`` frames) is cut into the fewest equal parts of at most ``size`` frames
+    with their context, so that the two lanes finish together."""
+    if frames <= size:
+        return [(0, frames, 0, frames)]
+    if size <= 2 * context:
+        raise ValueError(f"decoder size {size} leaves nothing beside {context} frames of context")
+    count = max(2, math.ceil(frames / (size - 2 * context)))
+    count += count % 2  # lanes come in pairs
+    cuts = [round(k * frames / count) for k in range(count + 1)]
+    return [
+        (a, b, max(0, a - context), min(frames, b + context))
+        for a, b in zip(cuts, cuts[1:], strict=False)
+    ]
+
+
 def _padded(dec: HifiGanGenerator, z: torch.Tensor, g: torch.Tensor | None, sizes) -> torch.Tensor:  # type: ignore[no-untyped-def]
     frames = z.shape[-1]
     size = next((s for s in sizes if s >= frames), frames)
@@ -80,13 +104,19 @@ def decode_fixed(
     g: torch.Tensor | None,
     hp: VitsHParams,
     sizes: tuple[int, ...] = DECODER_SIZES,
+    run_tiles: TileRunner | None = None,
 ) -> torch.Tensor:
-    """``dec(z, g)`` for a batch-1 latent ``z [1, C, T]``, run only on lengths in ``sizes``."""
+    """``dec(z, g)`` for a batch-1 latent ``z [1, C, T]``, run only on lengths in ``sizes``;
+    ``run_tiles`` runs the tiles (:data:`TileRunner`: :func:`balanced_tiles`), else one after
+    the other (:func:`tiles`)."""
     hop, frames = hp.hop_length, z.shape[-1]
-    pieces = []
-    for a, b, lo, hi in tiles(frames, max(sizes), receptive_field(hp)):
-        audio = _padded(dec, z[..., lo:hi], g, sizes)
-        pieces.append(audio[..., (a - lo) * hop : (b - lo) * hop])
+    cut = tiles if run_tiles is None else balanced_tiles
+
+    def tile(a: int, b: int, lo: int, hi: int) -> Callable[[], torch.Tensor]:
+        return lambda: _padded(dec, z[..., lo:hi], g, sizes)[..., (a - lo) * hop : (b - lo) * hop]
+
+    jobs = [tile(*span) for span in cut(frames, max(sizes), receptive_field(hp))]
+    pieces = [job() for job in jobs] if run_tiles is None else run_tiles(jobs)
     return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
 
 
