@@ -89,7 +89,7 @@ class LatentWorker:
                 break
             with at_most_threads(count):
                 results[k] = job()
-        if helper is not None:
+        if helper is not None and not helper.cancel():  # not started (other latents first): drop
             helper.result()
         return results  # type: ignore[return-value]
 

@@ -78,3 +78,26 @@ def test_a_failing_tile_fails_the_decode(two_threads: None) -> None:
 
     with pytest.raises(RuntimeError, match="tile failed"):
         LatentWorker().run_tiles([boom, boom, boom])
+
+
+def test_the_caller_does_not_wait_for_a_helper_queued_behind_other_latents(
+    two_threads: None,
+) -> None:
+    worker, release = LatentWorker(), threading.Event()
+    jobs, seen = _recording(3)
+    # Another channel's latent reaches the worker just after the helper was queued: the helper
+    # would start only after it, so the caller decodes every tile and does not wait for it.
+    original, blockers = worker._executor, []
+
+    def executor():  # type: ignore[no-untyped-def]
+        pool = original()
+        blockers.append(pool.submit(release.wait, 30))  # False if the caller waited it out
+        return pool
+
+    worker._executor = executor  # type: ignore[method-assign]
+    try:
+        assert worker.run_tiles(jobs) == [0, 1, 4]
+    finally:
+        release.set()
+    assert blockers and blockers[0].result() is True
+    assert seen == [threading.current_thread().name] * 3
