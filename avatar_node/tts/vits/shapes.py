@@ -82,7 +82,6 @@ def balanced_tiles(frames: int, size: int, context: int) -> list[tuple[int, int,
     if size <= 2 * context:
         raise ValueError(f"decoder size {size} leaves nothing beside {context} frames of context")
     count = max(2, math.ceil(frames / (size - 2 * context)))
-    count += count % 2  # lanes come in pairs
     cuts = [round(k * frames / count) for k in range(count + 1)]
     return [
         (a, b, max(0, a - context), min(frames, b + context))
