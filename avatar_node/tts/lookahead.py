@@ -59,6 +59,11 @@ class LatentWorker:
         threads = torch.get_num_threads()
         return {threads, max(1, threads - 1), max(1, threads // 2)}
 
+    def lanes(self) -> Callable[[Sequence[Callable[[], T]]], list[T]] | None:
+        """Where a decode's tiles run: :meth:`run_tiles` with 2+ torch threads, else ``None``
+        (in order on the one thread, with the sequential tiling, which pads less)."""
+        return self.run_tiles if torch.get_num_threads() >= 2 else None
+
     def run_tiles(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
         """A decode's tiles (independent jobs), results in order. Each starts on the threads
         free at that moment; while the worker has no latent to compute and two tiles or more

@@ -25,7 +25,6 @@ from .streaming import WHOLE_SENTENCE, StreamPlan, decode_windows, plan_windows,
 from .synthesis import Synthesis, SynthesisOptions
 from .vits.frontends import TextFrontend
 from .vits.model import VitsOutputs, VitsSynthesizer
-from .vits.shapes import TileRunner
 from .vits.shapes import warm as warm_decoder
 
 log = structlog.get_logger(__name__)
@@ -190,12 +189,6 @@ class Voice:
     def _timeline(self, ids: Sequence[int], out: VitsOutputs) -> list:  # type: ignore[type-arg]
         return frame_phones(list(ids), out.w_ceil[0, 0].tolist(), self.symbol_table)
 
-    def _lanes(self) -> TileRunner | None:
-        """Where the decoder's tiles run: on two lanes and the threads free at each tile with
-        2+ torch threads (:meth:`LatentWorker.run_tiles`), else in order on the one thread
-        (its own tiling pads less)."""
-        return self._worker.run_tiles if torch.get_num_threads() >= 2 else None
-
     def synthesize_aligned(
         self, ids: Sequence[int], options: SynthesisOptions | None = None
     ) -> Synthesis:
@@ -205,7 +198,7 @@ class Voice:
         out = self._latent(ids, options or SynthesisOptions())
         assert out.z_masked is not None
         with torch.inference_mode():
-            decoded = self.model.decode(out.z_masked, out.g, self._lanes())
+            decoded = self.model.decode(out.z_masked, out.g, self._worker.lanes())
         audio = decoded[0, 0].cpu().numpy()
         phones = to_phones(self._timeline(ids, out), self.hop_length, self.sample_rate)
         return Synthesis(audio, self.sample_rate, phones)
@@ -252,7 +245,7 @@ class Voice:
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
         windows = decode_windows(
-            self.model, out.z_p, out.g, frames, plan, z=call.z, run_tiles=self._lanes()
+            self.model, out.z_p, out.g, frames, plan, z=call.z, run_tiles=self._worker.lanes()
         )
         while True:  # each tile on the threads a busy latent worker leaves free (run_tiles)
             with torch.inference_mode():
