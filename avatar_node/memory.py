@@ -68,7 +68,7 @@ def keep_buffers_in_heap() -> bool:
     settings = [(_M_MMAP_THRESHOLD, MMAP_THRESHOLD), (_M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD)]
     if "MALLOC_ARENA_MAX" not in os.environ:
         settings.append((_M_ARENA_MAX, 1))
-    return all([bool(mallopt(param, value)) for param, value in settings])
+    return all([bool(mallopt(param, value)) for param, value in settings])  # every one applied
 
 
 def release_memory() -> None:

@@ -23,6 +23,7 @@ import torch
 
 from ..device import at_most_threads
 from .vits.model import VitsOutputs
+from .vits.shapes import TileRunner
 
 T = TypeVar("T")
 
@@ -59,7 +60,7 @@ class LatentWorker:
         threads = torch.get_num_threads()
         return {threads, max(1, threads - 1), max(1, threads // 2)}
 
-    def lanes(self) -> Callable[[Sequence[Callable[[], T]]], list[T]] | None:
+    def lanes(self) -> TileRunner | None:
         """Where a decode's tiles run: :meth:`run_tiles` with 2+ torch threads, else ``None``
         (in order on the one thread, with the sequential tiling, which pads less)."""
         return self.run_tiles if torch.get_num_threads() >= 2 else None
