@@ -226,12 +226,15 @@ class SpeechStage:
         the voice take turns window by window, and no lock is held while a piece goes out).
         ``WHOLE_SENTENCE`` gives one piece, the whole decode."""
         windows = loaded.voice.stream_aligned(ids, options, plan, prepared)
-        while not utt.cancel.is_set():
-            with loaded.lock:
-                piece = next(windows, None)
-            if piece is None:
-                return
-            yield piece
+        try:
+            while not utt.cancel.is_set():
+                with loaded.lock:
+                    piece = next(windows, None)
+                if piece is None:
+                    return
+                yield piece
+        finally:  # interrupted: the voice stops counting this call as being decoded
+            windows.close()
 
     def _play(self, utt: Utterance) -> UtteranceEnd:
         """Lip-sync a door's audio; its WAV goes out unchanged, at its own rate."""

@@ -7,7 +7,7 @@ bundled Piper voice ``en_US-joe-medium``). A :class:`Voice` is synchronous and t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future
 
 import numpy as np
@@ -198,7 +198,7 @@ class Voice:
         out = self._latent(ids, options or SynthesisOptions())
         assert out.z_masked is not None
         with torch.inference_mode():
-            decoded = self.model.decode(out.z_masked, out.g, self._worker.lanes())
+            decoded = self.model.decode(out.z_masked, out.g, self._worker.runner())
         audio = decoded[0, 0].cpu().numpy()
         phones = to_phones(self._timeline(ids, out), self.hop_length, self.sample_rate)
         return Synthesis(audio, self.sample_rate, phones)
@@ -230,7 +230,7 @@ class Voice:
         options: SynthesisOptions | None = None,
         plan: StreamPlan | None = None,
         prepared: Future[PreparedCall] | None = None,
-    ) -> Iterator[Synthesis]:
+    ) -> Generator[Synthesis, None, None]:
         """One model call in pieces: durations, flow and encoder run once, then the decoder
         runs window by window (:mod:`.streaming`); each piece is yielded as soon as it is
         vocoded, with its own phones on its own clock. The pieces put together are
@@ -239,22 +239,23 @@ class Voice:
         if len(ids) == 0:
             return
         plan = plan or StreamPlan()
-        call = (prepared or self.prepare(ids, options, plan)).result()
+        call = self._worker.take(prepared or self.prepare(ids, options, plan))
         out, frames = call.out, call.frames
         assert out.z_p is not None
         timeline = self._timeline(ids, out)
         hop, rate = self.hop_length, self.sample_rate
         windows = decode_windows(
-            self.model, out.z_p, out.g, frames, plan, z=call.z, run_tiles=self._worker.lanes()
+            self.model, out.z_p, out.g, frames, plan, z=call.z, run_tiles=self._worker.runner()
         )
-        while True:  # each tile on the threads a busy latent worker leaves free (run_tiles)
-            with torch.inference_mode():
-                window = next(windows, None)
-            if window is None:
-                return
-            a, b, audio = window
-            phones = to_phones(timeline, hop, rate, float(a), float(b))
-            yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
+        with self._worker.streaming():  # each tile on the threads the worker leaves free
+            while True:
+                with torch.inference_mode():
+                    window = next(windows, None)
+                if window is None:
+                    return
+                a, b, audio = window
+                phones = to_phones(timeline, hop, rate, float(a), float(b))
+                yield Synthesis(audio.cpu().numpy(), rate, phones, a * hop, b == frames)
 
     def synthesize(
         self,
@@ -278,17 +279,18 @@ class Voice:
         calls: Sequence[Sequence[int]],
         options: SynthesisOptions | None = None,
         first: StreamPlan = WHOLE_SENTENCE,
-    ) -> Iterator[Synthesis]:
+    ) -> Generator[Synthesis, None, None]:
         """:meth:`stream_aligned` over several model calls, the first with ``first`` and the
-        rest whole, each call's latent started while the one before is decoded."""
+        rest whole; every call's latent is queued on the worker at once, in order."""
         plans = [first] + [WHOLE_SENTENCE] * (len(calls) - 1)
         work = [(ids, plan) for ids, plan in zip(calls, plans, strict=True) if len(ids)]
-        ahead = [self.prepare(ids, options, plan) for ids, plan in work[:1]]
-        for k, (ids, plan) in enumerate(work):
-            if k + 1 < len(work):
-                next_ids, next_plan = work[k + 1]
-                ahead.append(self.prepare(next_ids, options, next_plan))
-            yield from self.stream_aligned(ids, options, plan, ahead[k])
+        ahead = [self.prepare(ids, options, plan) for ids, plan in work]  # the worker never idles
+        try:
+            for (ids, plan), prepared in zip(work, ahead, strict=True):
+                yield from self.stream_aligned(ids, options, plan, prepared)
+        finally:  # closed early: drop the latents not started
+            for prepared in ahead:
+                prepared.cancel()
 
     def warmup(self, text: str = "Hello.") -> None:
         """Run one short synthesis so the first real sentence does not pay for lazy set-up
