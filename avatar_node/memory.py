@@ -22,16 +22,6 @@ import os
 #: is imported by the package before torch runs anything).
 PRIMITIVE_CACHE_CAPACITY = "2048"
 
-#: How long an OpenMP thread spins at the end of a parallel region before it sleeps (libgomp's
-#: ``GOMP_SPINCOUNT``, with ``OMP_WAIT_POLICY=ACTIVE`` so that it still spins 1000 times when a
-#: process has more OpenMP threads than cores, as when a voice's worker thread and its caller
-#: both ran two-thread regions). Sleeping at once (``PASSIVE``) made every two-thread region of
-#: VITS's small layers slower than one thread (text encoder 60 ms on 2 threads, 46 ms on 1); a
-#: short spin makes it faster (30 ms), and costs little where other processes load the machine
-#: (joe-medium RTF with 3 busy processes beside it: 0.104 passive, 0.107 with this). libgomp's
-#: default, 300000 spins and unbounded under ``ACTIVE``, burns milliseconds per region.
-SPIN_COUNT = "10000"
-
 #: glibc serves an allocation of at least ``M_MMAP_THRESHOLD`` bytes (128 KiB at first, raised as
 #: such blocks are freed) with a fresh ``mmap``, and unmaps it on free. The decoder's activations
 #: are 1-8 MB each and short-lived, so every one was mapped, faulted in page by page and unmapped
@@ -49,13 +39,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # mallopt param
 
 def limit_kernel_cache() -> None:
     """Torch's native settings that must be in the environment before torch loads: a bounded
-    oneDNN primitive cache, and OpenMP threads that spin :data:`SPIN_COUNT` times before they
-    sleep. The environment wins: ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` set leaves both as
-    they are (``OMP_WAIT_POLICY=PASSIVE``: sleep at once)."""
+    oneDNN primitive cache, and OpenMP threads that sleep instead of spinning while they wait
+    (on a busy 2-core machine spinning burns the slices the awaited thread needs; see
+    docs/performance.md). The environment wins when it sets either."""
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", PRIMITIVE_CACHE_CAPACITY)
-    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "ACTIVE"
-        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _libc() -> ctypes.CDLL | None:

@@ -18,7 +18,7 @@ time), the worst time from a channel's start to its first frames, the wall time,
 process got (CPU time / wall time), and whether every channel kept up; the figure is the largest
 count that did.
 
-Modes (torch thread settings; ``avatar_node`` sets its OpenMP wait policy first):
+Modes (torch thread settings; ``avatar_node.tts`` sets ``OMP_WAIT_POLICY=PASSIVE`` first):
 
 - ``lock2``: ``torch.set_num_threads(2)``, one model call at a time (a lock around each
   piece, as the voice registry holds it): TTS uses both cores, channels queue for it;

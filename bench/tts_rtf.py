@@ -21,13 +21,12 @@ and the ratios torch / onnxruntime (< 1: torch is faster). Runs alternate betwee
 outside load hits all alike; the CPU time of the calling thread is printed too (for 1 thread it
 is insensitive to other processes). All engines run the same sentence split and the json's
 default noise, so every run has new lengths. ``avatar_node.tts`` is imported before torch, as in
-the node (it sets the OpenMP wait policy, ``avatar_node.memory.limit_kernel_cache``).
+the node (it sets ``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -119,8 +118,7 @@ def rtf_table(model: Path, threads_list: list[int], runs: int) -> dict[int, dict
     names = ["torch default", "torch stream", "stream all", "torch float32", "onnxruntime"]
     print(f"voice {model.name}, {len(PARAGRAPH.split())} words, median of {runs} runs; "
           f"torch default decoder dtype {str(default.dtype).removeprefix('torch.')}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
-          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT')}")  # fmt: skip
+          f"OMP_WAIT_POLICY={__import__('os').environ.get('OMP_WAIT_POLICY')}")  # fmt: skip
     print(f"{'threads':>7} {'engine':<14} {'RTF':>7} {'cpu RTF':>8} {'/ onnx':>7} "
           f"{'cpu / onnx':>10} {'audio s':>8}")  # fmt: skip
     results: dict[int, dict[str, float]] = {}

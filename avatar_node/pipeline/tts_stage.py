@@ -233,7 +233,7 @@ class SpeechStage:
                 if piece is None:
                     return
                 yield piece
-        finally:  # interrupted: the voice stops counting this call as being decoded
+        finally:  # interrupted: the call's decoder state goes now, not at garbage collection
             windows.close()
 
     def _play(self, utt: Utterance) -> UtteranceEnd:

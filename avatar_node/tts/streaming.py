@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..device import at_most_threads
 from .vits.hparams import VitsHParams
 from .vits.model import VitsSynthesizer
 from .vits.shapes import TileRunner, receptive_field
@@ -95,7 +96,8 @@ def _flow(model: VitsSynthesizer, z_p: torch.Tensor, lo: int, hi: int, g: torch.
     """The reverse flow over ``z_p [lo, hi)`` of a batch-1 sentence (mask all ones there), on
     one torch thread like the rest of :meth:`VitsSynthesizer.latent`."""
     part = z_p[:, :, lo:hi]
-    return model.flow.reverse(part, part.new_ones(1, 1, hi - lo), g=g)
+    with at_most_threads(1):
+        return model.flow.reverse(part, part.new_ones(1, 1, hi - lo), g=g)
 
 
 def decode_windows(
@@ -118,22 +120,15 @@ def decode_windows(
     fctx = flow_receptive_field(model.hp) if flow_context is None else flow_context
     windows = plan_windows(frames, plan)
     z_lo = 0
-
-    def flow(lo: int, hi: int) -> torch.Tensor:  # on the threads free now (run_tiles)
-        def job() -> torch.Tensor:
-            return _flow(model, z_p, lo, hi, g)
-
-        return job() if run_tiles is None else run_tiles([job])[0]
-
     for k, (a, b) in enumerate(windows):
         lo, hi = max(0, a - ctx), min(frames, b + ctx)
         if k == 0 and len(windows) > 1 and z is None:
-            head = flow(0, min(frames, hi + fctx))  # exact on [0, hi)
+            head = _flow(model, z_p, 0, min(frames, hi + fctx), g)  # exact on [0, hi)
             part = head[:, :, lo:hi]
         else:
             if z is None:  # the rest of the sentence in one flow call, exact from lo on
                 z_lo = max(0, lo - fctx)
-                z = flow(z_lo, frames)
+                z = _flow(model, z_p, z_lo, frames, g)
             part = z[:, :, lo - z_lo : hi - z_lo]
         audio = model.decode(part, g, run_tiles)
         yield a, b, audio[0, 0, (a - lo) * hop : (b - lo) * hop]

@@ -16,6 +16,7 @@ from avatar_node.tts import Voice, load_voice
 from avatar_node.tts.lookahead import LatentWorker
 from avatar_node.tts.vits.shapes import (
     DECODER_SIZES,
+    balanced_tiles,
     decode_fixed,
     receptive_field,
     tiles,
@@ -60,10 +61,11 @@ def test_the_decoder_only_sees_its_fixed_lengths(exact: Voice) -> None:
     assert max(seen) == max(DECODER_SIZES)  # the long sentence was tiled
 
 
-def test_tiles_cover_the_latent_with_a_full_context() -> None:
+@pytest.mark.parametrize("cut", [tiles, balanced_tiles])
+def test_tiles_cover_the_latent_with_a_full_context(cut) -> None:  # type: ignore[no-untyped-def]
     ctx = 12
     for frames in (300, 488, 489, 1000):
-        spans = tiles(frames, 256, ctx)
+        spans = cut(frames, 256, ctx)
         assert [a for a, *_ in spans] == [0] + [b for _, b, *_ in spans[:-1]]
         assert spans[-1][1] == frames
         for a, b, lo, hi in spans:
@@ -71,11 +73,18 @@ def test_tiles_cover_the_latent_with_a_full_context() -> None:
             assert lo == 0 or a - lo >= ctx
             assert hi == frames or hi - b >= ctx
     with pytest.raises(ValueError, match="context"):
-        tiles(300, 24, ctx)
+        cut(300, 24, ctx)
+
+
+def test_balanced_tiles_are_the_fewest_of_about_equal_length() -> None:
+    assert balanced_tiles(200, 256, 12) == [(0, 200, 0, 200)]
+    for frames, count in ((257, 2), (300, 2), (464, 2), (465, 3), (731, 4)):
+        kept = [b - a for a, b, *_ in balanced_tiles(frames, 256, 12)]
+        assert len(kept) == count and max(kept) - min(kept) <= 1
 
 
 @pytest.mark.parametrize("frames", [257, 400, 731])
-def test_tiles_through_the_worker_equal_the_plain_decode(exact: Voice, frames: int) -> None:
+def test_tiles_on_two_lanes_equal_the_plain_decode(exact: Voice, frames: int) -> None:
     model, lanes = exact.model, LatentWorker()
     z = torch.randn(
         1, model.hp.inter_channels, frames, generator=torch.Generator().manual_seed(frames)
@@ -118,14 +127,15 @@ def test_warmup_builds_every_length_and_at_most_threads_restores() -> None:
 
 
 def test_a_reply_stopped_early_leaves_its_later_latents_uncomputed(exact: Voice) -> None:
-    calls = exact.text_to_ids(
-        " ".join(f"Ship number {k} passed the lighthouse." for k in range(10))
-    )
+    text = " ".join(f"Ship number {k} passed the lighthouse." for k in range(10))
+    calls = exact.text_to_ids(text)
     assert len(calls) == 10
     latents = [0]
-    hook = exact.model.enc_p.register_forward_hook(
-        lambda *_: latents.__setitem__(0, latents[0] + 1)
-    )
+
+    def count(*_: object) -> None:
+        latents[0] += 1
+
+    hook = exact.model.enc_p.register_forward_hook(count)
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ...device import at_most_threads
 from .duration import DurationPredictor, StochasticDurationPredictor
 from .flow import ResidualCouplingFlow
 from .generator import HifiGanGenerator
@@ -158,6 +159,7 @@ class VitsSynthesizer(nn.Module):
             audio = self.dec(z, g=dec_g)
         return audio.float()
 
+    @at_most_threads(1)
     def latent(
         self,
         ids: torch.Tensor,
@@ -174,7 +176,8 @@ class VitsSynthesizer(nn.Module):
         """Everything before the decoder: durations, expanded prior, inverse flow. The result's
         ``audio`` is empty; ``z_masked`` and ``g`` are what :meth:`decode` takes. With
         ``run_flow`` false the flow is left to the caller: ``z_p`` and ``y_mask`` are set,
-        ``z_masked`` is None (streaming runs the flow window by window)."""
+        ``z_masked`` is None (streaming runs the flow window by window). Runs on one torch
+        thread (:func:`~avatar_node.device.at_most_threads`): faster for these small layers."""
         device = ids.device
         hidden, m_p, logs_p, x_mask = self.enc_p(ids, lengths)
         g = None

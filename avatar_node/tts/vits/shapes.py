@@ -35,7 +35,7 @@ joe-medium (and run at the best speed per frame measured, 128-384 frames)."""
 TileRunner = Callable[[Sequence[Callable[[], torch.Tensor]]], list[torch.Tensor]]
 """Runs a decode's tiles (callables, independent of each other) and returns their results in
 order: the voice's :meth:`~avatar_node.tts.lookahead.LatentWorker.run_tiles` chooses the threads
-of each as it starts."""
+of each and runs two at once where a second core is free."""
 
 
 def receptive_field(hp: VitsHParams) -> int:
@@ -73,6 +73,22 @@ def tiles(frames: int, size: int, context: int) -> list[tuple[int, int, int, int
     return out
 
 
+def balanced_tiles(frames: int, size: int, context: int) -> list[tuple[int, int, int, int]]:
+    """:func:`tiles` of about equal length for two lanes at once: a latent too long for one
+    decode (``> size`` frames) is cut into the fewest equal parts of at most ``size`` frames
+    with their context, so that the two lanes finish together."""
+    if frames <= size:
+        return [(0, frames, 0, frames)]
+    if size <= 2 * context:
+        raise ValueError(f"decoder size {size} leaves nothing beside {context} frames of context")
+    count = max(2, math.ceil(frames / (size - 2 * context)))
+    cuts = [round(k * frames / count) for k in range(count + 1)]
+    return [
+        (a, b, max(0, a - context), min(frames, b + context))
+        for a, b in zip(cuts, cuts[1:], strict=False)
+    ]
+
+
 def _padded(dec: HifiGanGenerator, z: torch.Tensor, g: torch.Tensor | None, sizes) -> torch.Tensor:  # type: ignore[no-untyped-def]
     frames = z.shape[-1]
     size = next((s for s in sizes if s >= frames), frames)
@@ -89,14 +105,16 @@ def decode_fixed(
     sizes: tuple[int, ...] = DECODER_SIZES,
     run_tiles: TileRunner | None = None,
 ) -> torch.Tensor:
-    """``dec(z, g)`` for a batch-1 latent ``z [1, C, T]``, run only on lengths in ``sizes``, in
-    :func:`tiles` one after the other; ``run_tiles`` runs them (:data:`TileRunner`)."""
+    """``dec(z, g)`` for a batch-1 latent ``z [1, C, T]``, run only on lengths in ``sizes``;
+    ``run_tiles`` runs the tiles (:data:`TileRunner`: :func:`balanced_tiles`), else one after
+    the other (:func:`tiles`)."""
     hop, frames = hp.hop_length, z.shape[-1]
+    cut = tiles if run_tiles is None else balanced_tiles
 
     def tile(a: int, b: int, lo: int, hi: int) -> Callable[[], torch.Tensor]:
         return lambda: _padded(dec, z[..., lo:hi], g, sizes)[..., (a - lo) * hop : (b - lo) * hop]
 
-    jobs = [tile(*span) for span in tiles(frames, max(sizes), receptive_field(hp))]
+    jobs = [tile(*span) for span in cut(frames, max(sizes), receptive_field(hp))]
     pieces = [job() for job in jobs] if run_tiles is None else run_tiles(jobs)
     return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=-1)
 
