@@ -118,3 +118,17 @@ def broker() -> Iterator[Broker]:
 def prefix() -> str:
     """A unique topic prefix per test."""
     return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    """Two torch intra-op threads for the test (the voice's worker and lanes need 2+), then the
+    setting before. torch is imported here, after the test module's avatar_node import."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

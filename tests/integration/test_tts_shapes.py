@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import resource
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -84,19 +85,16 @@ def test_balanced_tiles_are_the_fewest_of_about_equal_length() -> None:
 
 
 @pytest.mark.parametrize("frames", [257, 400, 731])
-def test_tiles_on_two_lanes_equal_the_plain_decode(exact: Voice, frames: int) -> None:
+def test_tiles_on_two_lanes_equal_the_plain_decode(
+    exact: Voice, frames: int, two_threads: None
+) -> None:
     model, lanes = exact.model, LatentWorker()
     z = torch.randn(
         1, model.hp.inter_channels, frames, generator=torch.Generator().manual_seed(frames)
     )
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        with torch.inference_mode():
-            plain = model.dec(z)
-            fixed = decode_fixed(model.dec, z, None, model.hp, run_tiles=lanes.run_tiles)
-    finally:
-        torch.set_num_threads(before)
+    with torch.inference_mode():
+        plain = model.dec(z)
+        fixed = decode_fixed(model.dec, z, None, model.hp, run_tiles=lanes.run_tiles)
     assert fixed.shape == plain.shape
     assert snr_db(plain.double().numpy(), fixed.double().numpy()) >= 80.0
 
@@ -126,7 +124,9 @@ def test_warmup_builds_every_length_and_at_most_threads_restores() -> None:
         torch.set_num_threads(before)
 
 
-def test_a_reply_stopped_early_leaves_its_later_latents_uncomputed(exact: Voice) -> None:
+def test_a_reply_stopped_early_leaves_its_later_latents_uncomputed(
+    exact: Voice, two_threads: None
+) -> None:
     text = " ".join(f"Ship number {k} passed the lighthouse." for k in range(10))
     calls = exact.text_to_ids(text)
     assert len(calls) == 10
@@ -136,8 +136,6 @@ def test_a_reply_stopped_early_leaves_its_later_latents_uncomputed(exact: Voice)
         latents[0] += 1
 
     hook = exact.model.enc_p.register_forward_hook(count)
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
     try:
         pieces = exact.stream_calls(calls)
         assert next(pieces).audio.size > 0
@@ -146,9 +144,8 @@ def test_a_reply_stopped_early_leaves_its_later_latents_uncomputed(exact: Voice)
         for _ in range(300):  # the latent running when it stopped ends; the rest never start
             if not worker._pending:
                 break
-            threading.Event().wait(0.1)
+            time.sleep(0.1)
     finally:
-        torch.set_num_threads(before)
         hook.remove()
     assert not worker._pending
     assert latents[0] < len(calls)

@@ -4,21 +4,13 @@ voice's worker thread too (the real decode through it: test_tts_shapes.py)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import torch
 
 from avatar_node.tts.lookahead import LatentWorker, PreparedCall
 from avatar_node.tts.vits.model import VitsOutputs
-
-
-@pytest.fixture
-def two_threads() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
 
 
 def _recording(count: int, meet: threading.Barrier | None = None) -> tuple[list, list[str]]:  # type: ignore[type-arg]
